@@ -1,1 +1,8 @@
-export { CORE_VERSION } from "@cardio/core";
+/** @cardio/node — the cardio validator node: libp2p networking, storage, slot clock, API and CLI. */
+export * from "./chain/chain.js";
+export * from "./chain/orphanPool.js";
+export * from "./clock/slotTicker.js";
+export * from "./forger/forger.js";
+export * from "./logger.js";
+export * from "./mempool/mempool.js";
+export * from "./storage/index.js";

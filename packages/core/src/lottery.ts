@@ -1,0 +1,88 @@
+import { fromHex, utf8 } from "./bytes.js";
+import { ByteWriter } from "./byteWriter.js";
+import { sha256 } from "./hash.js";
+import { Domain } from "./params.js";
+import type { ChainState } from "./state.js";
+import type { Hash, PublicKey } from "./types.js";
+
+/**
+ * The lottery's entrants for one parent state: accounts with stake ≥ minStake in canonical order
+ * (public-key bytes), and the running stake total after each — built once per state so each draw is
+ * one modulo and a binary search.
+ */
+export interface ValidatorSet {
+  readonly publicKeys: readonly PublicKey[];
+  readonly hexKeys: readonly string[];
+  readonly stakes: readonly bigint[];
+  /** `cumulative[i]` = stakes[0] + … + stakes[i]. */
+  readonly cumulative: readonly bigint[];
+  readonly totalStake: bigint;
+}
+
+const setCache = new WeakMap<ChainState, { minStake: bigint; set: ValidatorSet }>();
+
+/** Builds the validator set of a state (prefix sums included). O(n log n); use `validatorSet` to cache it. */
+export function buildValidatorSet(state: ChainState, minStake: bigint): ValidatorSet {
+  const hexKeys: string[] = [];
+  for (const [hex, a] of state.accounts) if (a.stake >= minStake && a.stake > 0n) hexKeys.push(hex);
+  // Equal-length lowercase hex sorts exactly like the bytes it encodes.
+  hexKeys.sort();
+  const stakes: bigint[] = new Array(hexKeys.length);
+  const cumulative: bigint[] = new Array(hexKeys.length);
+  let total = 0n;
+  for (let i = 0; i < hexKeys.length; i++) {
+    const stake = state.accounts.get(hexKeys[i]!)!.stake;
+    stakes[i] = stake;
+    total += stake;
+    cumulative[i] = total;
+  }
+  return { publicKeys: hexKeys.map(fromHex), hexKeys, stakes, cumulative, totalStake: total };
+}
+
+/** The validator set of `state`, built at most once per state object. */
+export function validatorSet(state: ChainState, minStake: bigint): ValidatorSet {
+  const cached = setCache.get(state);
+  if (cached !== undefined && cached.minStake === minStake) return cached.set;
+  const set = buildValidatorSet(state, minStake);
+  setCache.set(state, { minStake, set });
+  return set;
+}
+
+/** `sha256("cardio/lottery" ‖ parentHash ‖ uint64be(slot))`. */
+export function lotterySeed(parentHash: Hash, slot: number): Uint8Array {
+  return sha256(new ByteWriter(64).raw(utf8(Domain.lottery)).fixed(parentHash, 32).u64n(slot).finish());
+}
+
+/**
+ * Index of the winner for a 32-byte seed: r = seed mod totalStake, then the first validator whose
+ * cumulative stake exceeds r — so each wins with probability stake / totalStake. Returns -1 for an
+ * empty set.
+ */
+export function drawIndex(set: ValidatorSet, seed: Uint8Array): number {
+  if (set.totalStake === 0n) return -1;
+  const r =
+    BigInt(`0x${Buffer.from(seed.buffer, seed.byteOffset, seed.byteLength).toString("hex")}`) %
+    set.totalStake;
+  const c = set.cumulative;
+  let lo = 0;
+  let hi = c.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (c[mid]! > r) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** The winner of `slot` on a parent (its hash and post-state), or undefined when no one has stake. */
+export function lotteryWinner(
+  parentState: ChainState,
+  parentHash: Hash,
+  slot: number,
+  minStake: bigint,
+): { publicKey: PublicKey; hex: string; index: number } | undefined {
+  const set = validatorSet(parentState, minStake);
+  const index = drawIndex(set, lotterySeed(parentHash, slot));
+  if (index < 0) return undefined;
+  return { publicKey: set.publicKeys[index]!, hex: set.hexKeys[index]!, index };
+}

@@ -1,0 +1,49 @@
+import { utf8 } from "./bytes.js";
+import { ByteWriter } from "./byteWriter.js";
+import { encodeUnsignedHeader } from "./headerCodec.js";
+import { type KeyPair, signBytes, verifyBytes } from "./keys.js";
+import { Domain } from "./params.js";
+import { encodeTxBody } from "./txCodec.js";
+import type { BlockHeader, SignedHeader, SignedTx, TxBody } from "./types.js";
+
+/**
+ * The bytes actually signed: tag ‖ 0x00 ‖ u8 len(chainId) ‖ chainId ‖ payload. The tag names the
+ * object kind and the chain id the chain, so a signature made for one never verifies as another.
+ */
+export function signingBytes(tag: string, chainId: string, payload: Uint8Array): Uint8Array {
+  const id = utf8(chainId);
+  if (id.length > 255) throw new RangeError("chain id longer than 255 bytes");
+  return new ByteWriter(tag.length + id.length + payload.length + 2)
+    .raw(utf8(tag))
+    .u8(0)
+    .u8(id.length)
+    .raw(id)
+    .raw(payload)
+    .finish();
+}
+
+/** Signs a transaction body with the sender's key. The key must be the body's `from`. */
+export function signTx(body: TxBody, key: KeyPair, chainId: string): SignedTx {
+  const signature = signBytes(key, signingBytes(Domain.tx, chainId, encodeTxBody(body)));
+  return { ...body, signature };
+}
+
+/** True when the transaction's signature is its sender's, on this chain. */
+export function isValidTxSignature(tx: SignedTx, chainId: string): boolean {
+  return verifyBytes(tx.from, signingBytes(Domain.tx, chainId, encodeTxBody(tx)), tx.signature);
+}
+
+/** Signs a header with the proposer's key. */
+export function signHeader(header: BlockHeader, key: KeyPair, chainId: string): SignedHeader {
+  const signature = signBytes(key, signingBytes(Domain.block, chainId, encodeUnsignedHeader(header)));
+  return { ...header, signature };
+}
+
+/** True when the header's signature is its proposer's, on this chain. */
+export function isValidHeaderSignature(header: SignedHeader, chainId: string): boolean {
+  return verifyBytes(
+    header.proposer,
+    signingBytes(Domain.block, chainId, encodeUnsignedHeader(header)),
+    header.signature,
+  );
+}

@@ -1,0 +1,62 @@
+import { toHex } from "./bytes.js";
+import { type ChainState, EMPTY_ACCOUNT } from "./state.js";
+import type { Account, PublicKey } from "./types.js";
+
+/**
+ * A mutable overlay on an immutable state: reads fall through to the base, writes stay in the
+ * overlay, and `finish()` builds the next immutable state. Applying a block costs the accounts it
+ * touches, plus one map copy at the end.
+ */
+export class StateDraft {
+  private readonly changed = new Map<string, Account>();
+  private readonly newOffences: string[] = [];
+  minted: bigint;
+  burned: bigint;
+
+  constructor(readonly base: ChainState) {
+    this.minted = base.minted;
+    this.burned = base.burned;
+  }
+
+  /** The account of a hex public key as the draft currently sees it. */
+  getHex(hex: string): Account {
+    return this.changed.get(hex) ?? this.base.accounts.get(hex) ?? EMPTY_ACCOUNT;
+  }
+
+  get(publicKey: PublicKey): Account {
+    return this.getHex(toHex(publicKey));
+  }
+
+  setHex(hex: string, account: Account): void {
+    this.changed.set(hex, account);
+  }
+
+  set(publicKey: PublicKey, account: Account): void {
+    this.setHex(toHex(publicKey), account);
+  }
+
+  hasOffence(key: string): boolean {
+    return this.base.offences.has(key) || this.newOffences.includes(key);
+  }
+
+  addOffence(key: string): void {
+    this.newOffences.push(key);
+  }
+
+  /** Hex keys of every account, base and overlay. */
+  *accountKeys(): IterableIterator<string> {
+    yield* this.base.accounts.keys();
+    for (const k of this.changed.keys()) if (!this.base.accounts.has(k)) yield k;
+  }
+
+  /** The next immutable state. */
+  finish(): ChainState {
+    const accounts = new Map(this.base.accounts);
+    for (const [k, v] of this.changed) accounts.set(k, v);
+    const offences =
+      this.newOffences.length === 0
+        ? this.base.offences
+        : new Set([...this.base.offences, ...this.newOffences]);
+    return { accounts, offences, minted: this.minted, burned: this.burned };
+  }
+}

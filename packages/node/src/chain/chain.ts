@@ -1,0 +1,349 @@
+import {
+  type AddResult,
+  applyBlock,
+  type Block,
+  BlockError,
+  BlockErrorCode,
+  type ChainConfig,
+  type ChainState,
+  createForkChoice,
+  decodeBlock,
+  encodeBlock,
+  type ForkChoice,
+  ForkChoiceError,
+  type ForkNode,
+  type Genesis,
+  genesisBlock,
+  headerHash,
+  type Reorg,
+  type SignedTx,
+  toHex,
+  txId,
+} from "@cardio/core";
+import { errorFields, type Logger, silentLogger } from "../logger.js";
+import type { ChainStore } from "../storage/index.js";
+import { TypedEmitter } from "../util/typedEmitter.js";
+import { OrphanPool } from "./orphanPool.js";
+
+/** A block in the node's fork tree: its post-state and the decoded block. */
+export type ChainNode = ForkNode<ChainState, Block>;
+
+/** Where a block came from; decides only how it is logged and counted. */
+export type BlockSource = "gossip" | "local" | "sync" | "store";
+
+/** What happened to a block handed to `importBlock`. */
+export type ImportResult =
+  | {
+      status: "imported";
+      hash: Uint8Array;
+      node: ChainNode;
+      headChanged: boolean;
+      reorg?: Reorg<ChainState, Block>;
+    }
+  | { status: "duplicate"; hash: Uint8Array }
+  | { status: "orphan"; hash: Uint8Array };
+
+/** Events of a chain. */
+export interface ChainEvents extends Record<string, unknown> {
+  /** A block was validated and added to the tree (any branch). */
+  block: { node: ChainNode; source: BlockSource };
+  /** The head moved; `reorg` is set when it moved to another branch. */
+  head: { head: ChainNode; previous: ChainNode; reorg?: Reorg<ChainState, Block> };
+  /** A block was refused. */
+  invalid: { hash: string; error: BlockError; source: BlockSource };
+}
+
+/** Options of `createChain`. */
+export interface ChainOptions {
+  genesis: Genesis;
+  /** Where blocks are kept; blocks found there are replayed on `start`. */
+  store: ChainStore;
+  /** Wall clock in ms (default `Date.now`); blocks from slots not begun yet are ignored. */
+  now?: () => number;
+  logger?: Logger;
+  /** Most orphans held while their parents are fetched (default 512). */
+  maxOrphans?: number;
+  /**
+   * Blocks (and states) kept in memory below the head (default 2048). Older blocks stay in the store;
+   * a fork that would reorg deeper than this is refused.
+   */
+  keepDepth?: number;
+}
+
+/**
+ * The node's view of the chain: fork choice over validated blocks, an orphan pool, the store and
+ * a transaction index. Imports run one at a time, so validation and persistence never interleave.
+ */
+export class Chain extends TypedEmitter<ChainEvents> {
+  readonly config: ChainConfig;
+  readonly genesisHash: Uint8Array;
+  readonly store: ChainStore;
+  readonly orphans: OrphanPool;
+  private readonly fc: ForkChoice<ChainState, Block>;
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** tx id hex → hex hashes of the blocks (any branch) that include it. */
+  private readonly txIndex = new Map<string, string[]>();
+  /** block hash hex → height, for every block ever imported (also pruned ones). */
+  private readonly heights = new Map<string, number>();
+
+  constructor(opts: ChainOptions) {
+    super();
+    this.config = opts.genesis;
+    this.store = opts.store;
+    this.now = opts.now ?? Date.now;
+    this.log = opts.logger ?? silentLogger;
+    this.orphans = new OrphanPool({ maxSize: opts.maxOrphans ?? 512 });
+    const g = genesisBlock(opts.genesis);
+    this.genesisHash = g.hash;
+    this.fc = createForkChoice<ChainState, Block>({
+      root: {
+        hash: g.hash,
+        state: g.state,
+        height: 0,
+        slot: 0,
+        parentHash: g.block.header.parentHash,
+        block: g.block,
+      },
+      autoPruneDepth: opts.keepDepth ?? 2048,
+    });
+    this.heights.set(toHex(g.hash), 0);
+  }
+
+  /** Checks the store belongs to this genesis, writes block 0 on first use and replays stored blocks. */
+  async start(): Promise<void> {
+    await this.store.assertGenesis(this.genesisHash);
+    const root = this.fc.root();
+    if (!(await this.store.hasBlock(root.hash))) {
+      await this.store.putBlock(
+        { hash: root.hash, height: 0, slot: 0, parentHash: root.parentHash, bytes: encodeBlock(root.block!) },
+        { head: { hash: root.hash, height: 0 }, canonical: { set: [{ hash: root.hash, height: 0 }] } },
+      );
+      return;
+    }
+    let replayed = 0;
+    for await (const stored of this.store.iterateAllBlocks()) {
+      if (stored.height === 0) continue;
+      const block = decodeBlock(stored.bytes);
+      const parent = this.fc.get(stored.parentHash);
+      if (parent === undefined) continue; // a side branch below the kept depth: history only
+      try {
+        // No clock check: these blocks were accepted before; everything else is re-validated.
+        const applied = applyBlock({ config: this.config, parent, block, encodedSize: stored.bytes.length });
+        this.addToTree(applied.hash, block, applied.state);
+        replayed++;
+      } catch (err) {
+        this.log.error(
+          { height: stored.height, ...errorFields(err) },
+          "stored block failed validation; skipped",
+        );
+      }
+    }
+    const head = this.fc.head();
+    this.log.info(
+      { replayed, height: head.height, head: head.hashHex.slice(0, 12) },
+      "chain loaded from store",
+    );
+  }
+
+  /** The current head. */
+  head(): ChainNode {
+    return this.fc.head();
+  }
+
+  /** The block tree (read-only use). */
+  get tree(): ForkChoice<ChainState, Block> {
+    return this.fc;
+  }
+
+  /** A block in memory by hash. */
+  get(hash: Uint8Array | string): ChainNode | undefined {
+    return this.fc.get(hash);
+  }
+
+  /** True when the block was imported (in memory or pruned to the store). */
+  knows(hash: Uint8Array | string): boolean {
+    return this.heights.has(typeof hash === "string" ? hash : toHex(hash));
+  }
+
+  /** The canonical block at `height` (from memory, else from the store). */
+  async canonicalBlockAt(height: number): Promise<{ hash: Uint8Array; block: Block } | undefined> {
+    const node = this.fc.canonicalAt(height);
+    if (node !== undefined) return { hash: node.hash, block: node.block! };
+    if (height > this.fc.head().height) return undefined;
+    const hash = await this.store.getCanonicalHash(height);
+    if (hash === undefined) return undefined;
+    const bytes = await this.store.getBlock(hash);
+    return bytes === undefined ? undefined : { hash, block: decodeBlock(bytes) };
+  }
+
+  /** Any known block by hash (memory, else store). */
+  async blockByHash(hash: Uint8Array): Promise<Block | undefined> {
+    const node = this.fc.get(hash);
+    if (node !== undefined) return node.block;
+    const bytes = await this.store.getBlock(hash);
+    return bytes === undefined ? undefined : decodeBlock(bytes);
+  }
+
+  /** Where a transaction is: the canonical block including it, or undefined. */
+  async txInclusion(idHex: string): Promise<{ height: number; blockHash: string } | undefined> {
+    for (const blockHex of this.txIndex.get(idHex) ?? []) {
+      const height = this.heights.get(blockHex);
+      if (height === undefined) continue;
+      const canonical = this.fc.canonicalAt(height);
+      const canonicalHex =
+        canonical?.hashHex ?? toHex((await this.store.getCanonicalHash(height)) ?? new Uint8Array());
+      if (canonicalHex === blockHex) return { height, blockHash: blockHex };
+    }
+    return undefined;
+  }
+
+  /**
+   * Validates and imports a block (then any orphans waiting for it). Throws `BlockError` (with its
+   * verdict) for an invalid block; a block whose parent is unknown is held as an orphan.
+   */
+  importBlock(block: Block, source: BlockSource, encodedSize?: number): Promise<ImportResult> {
+    const run = this.queue.then(() => this.importNow(block, source, encodedSize));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async importNow(block: Block, source: BlockSource, encodedSize?: number): Promise<ImportResult> {
+    const hash = headerHash(block.header);
+    const hex = toHex(hash);
+    if (this.heights.has(hex)) return { status: "duplicate", hash };
+    const parent = this.fc.get(block.header.parentHash);
+    if (parent === undefined) {
+      if (this.knows(block.header.parentHash)) {
+        throw new BlockError(
+          BlockErrorCode.UNKNOWN_PARENT,
+          "parent is below the kept depth: too deep a fork",
+          {
+            hash: hex,
+          },
+        );
+      }
+      if (block.header.height <= this.fc.root().height) {
+        throw new BlockError(
+          BlockErrorCode.WRONG_HEIGHT,
+          `height ${block.header.height} is below the kept root`,
+        );
+      }
+      this.orphans.add(block, hex);
+      return { status: "orphan", hash };
+    }
+    let result: ImportResult;
+    try {
+      result = await this.importOnParent(block, parent, hash, source, encodedSize);
+    } catch (err) {
+      if (err instanceof BlockError) this.emit("invalid", { hash: hex, error: err, source });
+      throw err;
+    }
+    // Orphans waiting for this block can now be tried; their failures are theirs, not this block's.
+    const pending = this.orphans.takeChildren(hex);
+    while (pending.length > 0) {
+      const child = pending.shift()!;
+      const childHash = headerHash(child.header);
+      const childParent = this.fc.get(child.header.parentHash);
+      if (childParent === undefined || this.heights.has(toHex(childHash))) continue;
+      try {
+        await this.importOnParent(child, childParent, childHash, source, undefined);
+        pending.push(...this.orphans.takeChildren(toHex(childHash)));
+      } catch (err) {
+        this.log.debug({ hash: toHex(childHash), ...errorFields(err) }, "orphan refused");
+        if (err instanceof BlockError) this.emit("invalid", { hash: toHex(childHash), error: err, source });
+      }
+    }
+    return result;
+  }
+
+  private async importOnParent(
+    block: Block,
+    parent: ChainNode,
+    hash: Uint8Array,
+    source: BlockSource,
+    encodedSize: number | undefined,
+  ): Promise<ImportResult> {
+    const applied = applyBlock({
+      config: this.config,
+      parent,
+      block,
+      // Our own blocks were built on this clock a moment ago; gossip and sync must pass the clock check.
+      ...(source === "local" ? {} : { nowMs: this.now() }),
+      ...(encodedSize === undefined ? {} : { encodedSize }),
+    });
+    const previous = this.fc.head();
+    const added = this.addToTree(hash, block, applied.state);
+    const node = this.fc.get(hash)!;
+    await this.persist(node, added);
+    this.emit("block", { node, source });
+    if (added.headChanged) {
+      this.emit("head", {
+        head: added.head,
+        previous,
+        ...(added.reorg === undefined ? {} : { reorg: added.reorg }),
+      });
+    }
+    return {
+      status: "imported",
+      hash,
+      node,
+      headChanged: added.headChanged,
+      ...(added.reorg === undefined ? {} : { reorg: added.reorg }),
+    };
+  }
+
+  private addToTree(hash: Uint8Array, block: Block, state: ChainState): AddResult<ChainState, Block> {
+    const h = block.header;
+    let added: AddResult<ChainState, Block>;
+    try {
+      added = this.fc.add({ hash, parentHash: h.parentHash, height: h.height, slot: h.slot, state, block });
+    } catch (err) {
+      if (err instanceof ForkChoiceError) {
+        throw new BlockError(BlockErrorCode.UNKNOWN_PARENT, err.message, { forkChoice: err.code });
+      }
+      throw err;
+    }
+    const hex = toHex(hash);
+    this.heights.set(hex, h.height);
+    for (const tx of block.txs) this.indexTx(tx, hex);
+    return added;
+  }
+
+  private indexTx(tx: SignedTx, blockHex: string): void {
+    const id = toHex(txId(tx));
+    const list = this.txIndex.get(id);
+    if (list === undefined) this.txIndex.set(id, [blockHex]);
+    else if (!list.includes(blockHex)) list.push(blockHex);
+  }
+
+  private async persist(node: ChainNode, added: AddResult<ChainState, Block>): Promise<void> {
+    const stored = {
+      hash: node.hash,
+      height: node.height,
+      slot: node.slot,
+      parentHash: node.parentHash,
+      bytes: encodeBlock(node.block!),
+    };
+    if (!added.headChanged) {
+      await this.store.putBlock(stored);
+      return;
+    }
+    const head = added.head;
+    const set = added.reorg === undefined ? [head] : added.reorg.added;
+    const oldHeight = added.reorg?.oldHead.height ?? head.height;
+    await this.store.putBlock(stored, {
+      head: { hash: head.hash, height: head.height },
+      canonical: {
+        set: set.map((n) => ({ hash: n.hash, height: n.height })),
+        ...(oldHeight > head.height ? { deleteFrom: head.height + 1 } : {}),
+      },
+    });
+  }
+}
+
+/** Creates a chain on a store; call `start()` to load what the store holds. */
+export function createChain(opts: ChainOptions): Chain {
+  return new Chain(opts);
+}
