@@ -1,5 +1,4 @@
 import { fromHex, utf8 } from "./bytes.js";
-import { ByteWriter } from "./byteWriter.js";
 import { sha256 } from "./hash.js";
 import { Domain } from "./params.js";
 import type { ChainState } from "./state.js";
@@ -48,9 +47,37 @@ export function validatorSet(state: ChainState, minStake: bigint): ValidatorSet 
   return set;
 }
 
+const LOTTERY_TAG = utf8(Domain.lottery);
+const SLOT_OFFSET = LOTTERY_TAG.length + 32;
+/** The seed preimage, reused: written and hashed synchronously, so no call can see another's bytes. */
+const seedInput = new Uint8Array(SLOT_OFFSET + 8);
+const seedInputView = new DataView(seedInput.buffer);
+seedInput.set(LOTTERY_TAG);
+
 /** `sha256("cardio/lottery" ‖ parentHash ‖ uint64be(slot))`. */
 export function lotterySeed(parentHash: Hash, slot: number): Uint8Array {
-  return sha256(new ByteWriter(64).raw(utf8(Domain.lottery)).fixed(parentHash, 32).u64n(slot).finish());
+  // Hand-written rather than through ByteWriter: this runs once per slot per candidate block and per
+  // forging check, and the generic writer (fresh buffer, tag re-encoding, BigInt slot) cost ~2x.
+  if (parentHash.length !== 32) throw new RangeError(`expected 32 bytes, got ${parentHash.length}`);
+  if (!Number.isSafeInteger(slot) || slot < 0) throw new RangeError(`not a u53 integer: ${slot}`);
+  seedInput.set(parentHash, LOTTERY_TAG.length);
+  seedInputView.setUint32(SLOT_OFFSET, Math.floor(slot / 0x1_0000_0000));
+  seedInputView.setUint32(SLOT_OFFSET + 4, slot >>> 0);
+  return sha256(seedInput);
+}
+
+/** The seed as an unsigned big-endian integer. */
+function seedValue(seed: Uint8Array): bigint {
+  if (seed.length !== 32)
+    return BigInt(`0x${Buffer.from(seed.buffer, seed.byteOffset, seed.byteLength).toString("hex")}`);
+  // Four 64-bit words: ~2x faster than parsing a 64-digit hex string.
+  const v = new DataView(seed.buffer, seed.byteOffset, 32);
+  return (
+    (v.getBigUint64(0) << 192n) |
+    (v.getBigUint64(8) << 128n) |
+    (v.getBigUint64(16) << 64n) |
+    v.getBigUint64(24)
+  );
 }
 
 /**
@@ -60,9 +87,7 @@ export function lotterySeed(parentHash: Hash, slot: number): Uint8Array {
  */
 export function drawIndex(set: ValidatorSet, seed: Uint8Array): number {
   if (set.totalStake === 0n) return -1;
-  const r =
-    BigInt(`0x${Buffer.from(seed.buffer, seed.byteOffset, seed.byteLength).toString("hex")}`) %
-    set.totalStake;
+  const r = seedValue(seed) % set.totalStake;
   const c = set.cumulative;
   let lo = 0;
   let hi = c.length - 1;

@@ -5,4 +5,8 @@ export * from "./clock/slotTicker.js";
 export * from "./forger/forger.js";
 export * from "./logger.js";
 export * from "./mempool/mempool.js";
+export * from "./node.js";
+export * from "./nodeTypes.js";
 export * from "./storage/index.js";
+export * from "./sync/messages.js";
+export * from "./sync/sync.js";

@@ -147,6 +147,11 @@ export class Chain extends TypedEmitter<ChainEvents> {
     );
   }
 
+  /** Resolves once every import queued so far has finished. */
+  async idle(): Promise<void> {
+    await this.queue;
+  }
+
   /** The current head. */
   head(): ChainNode {
     return this.fc.head();

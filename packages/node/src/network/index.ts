@@ -1,0 +1,24 @@
+// Must stay the first import: libp2p calls Promise.withResolvers, which Node 20 lacks.
+import "./polyfill.js";
+
+export type { DenyPeer } from "./connectionGater.js";
+export type { NetworkEventName, NetworkEvents, NetworkListener } from "./emitter.js";
+export type { GossipOptions, MessageHandler, Verdict } from "./gossip.js";
+export { LOOPBACK_ADDRESSES } from "./gossipScore.js";
+export { type Logger, noopLogger } from "./logger.js";
+export {
+  type ConnectionInfo,
+  createNetwork,
+  defaultMdnsServiceTag,
+  type Network,
+  type NetworkOptions,
+  type NetworkStatus,
+} from "./network.js";
+export { ReqRespError, ReqRespErrorCode, type ReqRespErrorMeta } from "./reqRespError.js";
+export {
+  type RequestContext,
+  type RequestHandler,
+  type RequestOptions,
+  ResponseStatus,
+} from "./reqresp.js";
+export { protocolId, type Topics, topics } from "./topics.js";

@@ -1,0 +1,388 @@
+import {
+  addressFromPublicKey,
+  BlockError,
+  CodecError,
+  concatBytes,
+  decodeBlock,
+  decodeTx,
+  encodeTx,
+  lotteryWinner,
+  type SignedTx,
+  TxError,
+  toHex,
+} from "@cardio/core";
+import { privateKeyFromRaw } from "@libp2p/crypto/keys";
+import { Registry } from "prom-client";
+import { type Chain, createChain } from "./chain/chain.js";
+import { createSlotTicker, type SlotTicker } from "./clock/slotTicker.js";
+import { createForger, type Forger } from "./forger/forger.js";
+import { errorFields, type Logger, silentLogger } from "./logger.js";
+import { createMempool, type Mempool, MempoolError } from "./mempool/mempool.js";
+import { bindChainMetrics } from "./metrics/bindChainMetrics.js";
+import { createNodeMetrics, type NodeMetrics } from "./metrics/nodeMetrics.js";
+import { createNetwork, type Network, type Verdict } from "./network/index.js";
+import type { CardioNode, CardioNodeOptions, NodeEvents, NodeStatus } from "./nodeTypes.js";
+import { type ChainStore, createChainStore, createMemoryKvStore } from "./storage/index.js";
+import { createSync, type Sync } from "./sync/sync.js";
+import { TypedEmitter } from "./util/typedEmitter.js";
+
+/**
+ * A cardio validator node: chain, mempool, forger, slot clock and libp2p network composed around one
+ * key. Starts in dependency order (store, chain, forger, network, clock) and stops in reverse.
+ */
+class Node implements CardioNode {
+  readonly peerId: string;
+  readonly config;
+  readonly chain: Chain;
+  readonly mempool: Mempool;
+  readonly store: ChainStore;
+  readonly metrics: Registry;
+  readonly events = new TypedEmitter<NodeEvents>();
+  private readonly m: NodeMetrics;
+  private readonly log: Logger;
+  private readonly network: Network;
+  private readonly forger: Forger;
+  private readonly ticker: SlotTicker;
+  private readonly sync: Sync;
+  private readonly now: () => number;
+  private running = false;
+  private readonly forged = new Map<string, number>();
+  private readonly unsubscribe: Array<() => void> = [];
+  /** Winner drawn at the start of the previous slot, to report whether it filled its slot. */
+  private previousSlot: { slot: number; winner?: string; forgedByUs: boolean } | undefined;
+
+  constructor(private readonly opts: CardioNodeOptions) {
+    this.config = opts.genesis;
+    this.log = opts.logger ?? silentLogger;
+    this.now = opts.now ?? Date.now;
+    this.peerId = addressFromPublicKey(opts.key.publicKey);
+    this.metrics = opts.metrics ?? new Registry();
+    this.m = createNodeMetrics(this.metrics);
+    this.store = opts.store ?? createChainStore(createMemoryKvStore());
+    this.chain = createChain({ genesis: opts.genesis, store: this.store, now: this.now, logger: this.log });
+    this.mempool = createMempool({
+      config: opts.genesis,
+      ...(opts.mempoolSize === undefined ? {} : { maxSize: opts.mempoolSize }),
+    });
+    this.network = createNetwork({
+      privateKey: privateKeyFromRaw(concatBytes(opts.key.seed, opts.key.publicKey)),
+      chainId: opts.genesis.chainId,
+      listen: opts.listen ?? ["/ip4/127.0.0.1/tcp/0"],
+      bootstrap: opts.bootstrap ?? [],
+      mdns: opts.mdns ?? true,
+      logger: this.log,
+      ...(opts.denyPeer === undefined ? {} : { denyPeer: opts.denyPeer }),
+    });
+    this.sync = createSync({
+      chain: this.chain,
+      network: this.network,
+      logger: this.log,
+      now: this.now,
+      ...opts.sync,
+      onProgress: (p) => {
+        this.m.syncing.set(p === undefined ? 0 : 1);
+        if (p !== undefined) {
+          this.m.syncDoneBlocks.set(p.done);
+          this.m.syncTargetHeight.set(this.sync.targetHeight());
+        }
+      },
+    });
+    this.forger = createForger({
+      chain: this.chain,
+      mempool: this.mempool,
+      store: this.store,
+      ...(opts.forge === false ? {} : { key: opts.key }),
+      publish: (bytes) => {
+        this.network.publish(this.network.topics.blocks, bytes).catch((err: unknown) => {
+          this.log.warn(errorFields(err), "block publish failed");
+        });
+      },
+      isSyncing: () => this.syncState() === "syncing",
+      logger: this.log,
+    });
+    this.ticker = createSlotTicker({
+      config: opts.genesis,
+      now: this.now,
+      onSlot: (s) => void this.onSlot(s),
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.store.open();
+    try {
+      await this.chain.start();
+      await this.forger.start();
+      this.initForgedCounts();
+      this.wireChainEvents();
+      this.unsubscribe.push(bindChainMetrics({ chain: this.chain, mempool: this.mempool, metrics: this.m }));
+      this.network.onMessage(this.network.topics.blocks, (data, from) => this.onBlockMessage(data, from));
+      this.network.onMessage(this.network.topics.txs, (data) => this.onTxMessage(data));
+      await this.network.start();
+      this.sync.start();
+      this.updateHeadMetrics();
+      this.ticker.start();
+      this.running = true;
+      this.log.info(
+        { peerId: this.peerId, addrs: this.multiaddrs(), height: this.chain.head().height },
+        "node started",
+      );
+    } catch (err) {
+      await this.stopParts();
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await this.stopParts();
+    this.log.info({ peerId: this.peerId }, "node stopped");
+  }
+
+  private async stopParts(): Promise<void> {
+    this.ticker.stop();
+    for (const u of this.unsubscribe.splice(0)) u();
+    await this.sync.stop();
+    await this.network.stop().catch((err: unknown) => this.log.warn(errorFields(err), "network stop failed"));
+    // Let an import that is running finish its write before the store closes.
+    await this.chain.idle();
+    await this.store.close();
+  }
+
+  isRunning(): boolean {
+    return this.running;
+  }
+
+  multiaddrs(): string[] {
+    return this.network.multiaddrs();
+  }
+
+  peers(): string[] {
+    return this.network.peers();
+  }
+
+  head() {
+    return this.chain.head();
+  }
+
+  blocksForged(): Map<string, number> {
+    return new Map(this.forged);
+  }
+
+  private syncState(): "synced" | "syncing" {
+    return this.sync.isSyncing() ? "syncing" : "synced";
+  }
+
+  status(): NodeStatus {
+    const head = this.chain.head();
+    return {
+      chainId: this.config.chainId,
+      peerId: this.peerId,
+      genesisHash: toHex(this.chain.genesisHash),
+      head: { height: head.height, slot: head.slot, hash: head.hashHex },
+      currentSlot: this.ticker.currentSlot(),
+      syncState: this.syncState(),
+      ...(this.sync.getProgress() === undefined ? {} : { sync: this.sync.getProgress()! }),
+      peers: this.network.peers().length,
+      mempoolSize: this.mempool.size,
+      validator: this.opts.forge !== false,
+    };
+  }
+
+  async submitTx(tx: SignedTx): Promise<string> {
+    const head = this.chain.head();
+    const id = this.mempool.add(tx, head.state, Math.max(this.ticker.currentSlot(), head.slot + 1));
+    this.m.mempoolSize.set(this.mempool.size);
+    await this.network.publish(this.network.topics.txs, encodeTx(tx)).catch((err: unknown) => {
+      this.log.warn({ id, ...errorFields(err) }, "tx publish failed");
+    });
+    return id;
+  }
+
+  private async onBlockMessage(data: Uint8Array, from: string): Promise<Verdict> {
+    const verdict = await this.importGossipBlock(data, from);
+    this.m.gossipMessages.inc({ topic: "blocks", verdict });
+    return verdict;
+  }
+
+  private async importGossipBlock(data: Uint8Array, from: string): Promise<Verdict> {
+    let block: ReturnType<typeof decodeBlock>;
+    try {
+      block = decodeBlock(data, this.config.maxBlockBytes);
+    } catch (err) {
+      this.log.debug({ from, ...errorFields(err) }, "undecodable block from gossip");
+      return "reject";
+    }
+    const end = this.m.blockImportSeconds.startTimer();
+    try {
+      const result = await this.chain.importBlock(block, "gossip", data.length);
+      if (result.status === "orphan") void this.sync.resolveOrphan(block, from);
+      return result.status === "imported" ? "accept" : "ignore";
+    } catch (err) {
+      if (err instanceof BlockError) {
+        this.log.debug({ from, code: err.code, msg: err.message }, `gossip block ${err.verdict}ed`);
+        return err.verdict;
+      }
+      this.log.warn({ from, ...errorFields(err) }, "block import failed");
+      return "ignore";
+    } finally {
+      end();
+    }
+  }
+
+  private onTxMessage(data: Uint8Array): Verdict {
+    let verdict: Verdict;
+    try {
+      const tx = decodeTx(data);
+      const head = this.chain.head();
+      this.mempool.add(tx, head.state, Math.max(this.ticker.currentSlot(), head.slot + 1));
+      verdict = "accept";
+    } catch (err) {
+      if (err instanceof CodecError || err instanceof TxError) verdict = err.verdict;
+      else if (err instanceof MempoolError) verdict = "ignore";
+      else {
+        this.log.warn(errorFields(err), "tx handling failed");
+        verdict = "ignore";
+      }
+    }
+    this.m.gossipMessages.inc({ topic: "txs", verdict });
+    this.m.mempoolSize.set(this.mempool.size);
+    return verdict;
+  }
+
+  private wireChainEvents(): void {
+    this.unsubscribe.push(
+      this.chain.on("block", ({ node, source }) => {
+        this.events.emit("block", {
+          height: node.height,
+          slot: node.slot,
+          hash: node.hashHex,
+          proposer: addressFromPublicKey(node.block!.header.proposer),
+          txs: node.block!.txs.length,
+          source,
+        });
+      }),
+      this.chain.on("head", ({ head, previous, reorg }) => {
+        if (reorg !== undefined) {
+          for (const n of reorg.removed) this.countForged(n.block!.header.proposer, -1);
+          for (const n of reorg.added) this.countForged(n.block!.header.proposer, 1);
+          this.log.info(
+            { depth: reorg.depth, from: previous.hashHex.slice(0, 12), to: head.hashHex.slice(0, 12) },
+            "reorg",
+          );
+        } else {
+          this.countForged(head.block!.header.proposer, 1);
+        }
+        const nextSlot = Math.max(this.ticker.currentSlot(), head.slot + 1);
+        this.mempool.revalidate(head.state, nextSlot);
+        if (reorg !== undefined) {
+          // Transactions of blocks that left the canonical chain go back to the pool if still valid.
+          for (const n of reorg.removed) {
+            for (const tx of n.block!.txs) {
+              try {
+                this.mempool.add(tx, head.state, nextSlot, { verified: true });
+              } catch {
+                // Included on the new branch too, or no longer valid: nothing to restore.
+              }
+            }
+          }
+        }
+        this.updateHeadMetrics();
+        this.events.emit("head", {
+          height: head.height,
+          slot: head.slot,
+          hash: head.hashHex,
+          reorgDepth: reorg?.depth ?? 0,
+        });
+      }),
+    );
+  }
+
+  private countForged(proposer: Uint8Array, delta: number): void {
+    const addr = addressFromPublicKey(proposer);
+    const n = (this.forged.get(addr) ?? 0) + delta;
+    if (n <= 0) this.forged.delete(addr);
+    else this.forged.set(addr, n);
+  }
+
+  private initForgedCounts(): void {
+    this.forged.clear();
+    let node = this.chain.head();
+    const root = this.chain.tree.root();
+    // In-memory part of the canonical chain; older history is counted from the store lazily if needed.
+    while (node.height > root.height) {
+      this.countForged(node.block!.header.proposer, 1);
+      const parent = this.chain.get(node.parentHash);
+      if (parent === undefined) break;
+      node = parent;
+    }
+  }
+
+  private updateHeadMetrics(): void {
+    const head = this.chain.head();
+    this.m.headHeight.set(head.height);
+    this.m.headSlot.set(head.slot);
+    this.m.mempoolSize.set(this.mempool.size);
+    this.m.peers.set(this.network.peers().length);
+  }
+
+  private async onSlot(slot: number): Promise<void> {
+    this.m.currentSlot.set(slot);
+    this.reportPreviousSlot(slot);
+    const outcome = await this.forger.onSlot(slot);
+    const winner = outcome.winner === undefined ? undefined : addressFromPublicKey(outcome.winner);
+    const forgedByUs = outcome.forged !== undefined;
+    if (forgedByUs) this.m.blocksForged.inc();
+    if (outcome.skipped !== undefined && outcome.skipped !== "stale-head") this.m.slotsMissed.inc();
+    this.previousSlot = { slot, forgedByUs, ...(winner === undefined ? {} : { winner }) };
+    this.events.emit("slot", { slot, forgedByUs, ...(winner === undefined ? {} : { winner }) });
+    if (this.opts.slotLog !== false) {
+      const head = this.chain.head();
+      this.log.info(
+        {
+          sync: this.syncState(),
+          slot,
+          height: head.height,
+          head: head.hashHex.slice(0, 8),
+          peers: this.network.peers().length,
+          winner,
+          you: forgedByUs,
+          mempool: this.mempool.size,
+        },
+        `slot ${slot} height ${head.height} ${head.hashHex.slice(0, 8)} peers ${this.network.peers().length} winner ${winner === undefined ? "none" : winner.slice(-8)}${forgedByUs ? " (you)" : ""}`,
+      );
+    }
+    this.updateHeadMetrics();
+  }
+
+  /** At the start of `slot`, reports whether slot-1 got a block on the head chain. */
+  private reportPreviousSlot(slot: number): void {
+    const prev = this.previousSlot;
+    if (prev === undefined || prev.slot !== slot - 1) return;
+    let node = this.chain.head();
+    while (node.slot > prev.slot) {
+      const parent = this.chain.get(node.parentHash);
+      if (parent === undefined) break;
+      node = parent;
+    }
+    if (node.slot !== prev.slot) {
+      this.m.slotsEmpty.inc();
+      this.events.emit("missedSlot", {
+        slot: prev.slot,
+        ...(prev.winner === undefined ? {} : { winner: prev.winner }),
+      });
+    }
+  }
+
+  /** The lottery winner of `slot` on the current head (for the CLI and API). */
+  winnerOf(slot: number): string | undefined {
+    const head = this.chain.head();
+    const w = lotteryWinner(head.state, head.hash, slot, this.config.minStake);
+    return w === undefined ? undefined : addressFromPublicKey(w.publicKey);
+  }
+}
+
+/** Creates a node; nothing runs until `start()`. */
+export function createNode(opts: CardioNodeOptions): CardioNode {
+  return new Node(opts);
+}

@@ -1,0 +1,108 @@
+import type { ChainConfig, Genesis, KeyPair, SignedTx } from "@cardio/core";
+import type { Registry } from "prom-client";
+import type { Chain, ChainNode } from "./chain/chain.js";
+import type { Logger } from "./logger.js";
+import type { Mempool } from "./mempool/mempool.js";
+import type { ChainStore } from "./storage/index.js";
+import type { SyncOptions } from "./sync/sync.js";
+import type { TypedEmitter } from "./util/typedEmitter.js";
+
+/** Whether the node is following the network or catching up. */
+export type SyncState = "synced" | "syncing";
+
+/** A snapshot of what the node knows, for logs, the API and the CLI. */
+export interface NodeStatus {
+  chainId: string;
+  peerId: string;
+  genesisHash: string;
+  head: { height: number; slot: number; hash: string };
+  currentSlot: number;
+  syncState: SyncState;
+  /** While syncing: blocks done, target height, blocks/s and ETA in seconds. */
+  sync?: { done: number; target: number; blocksPerSecond: number; etaSeconds: number };
+  peers: number;
+  mempoolSize: number;
+  validator: boolean;
+}
+
+/** The outcome of one slot as this node saw it. */
+export interface SlotEvent {
+  slot: number;
+  /** Address of the lottery winner on the head at the slot start; undefined if no validators. */
+  winner?: string;
+  /** True when this node forged the slot's block. */
+  forgedByUs: boolean;
+}
+
+/** Events of a node. */
+export interface NodeEvents extends Record<string, unknown> {
+  /** The head moved (`reorgDepth` > 0 when it switched branches). */
+  head: { height: number; slot: number; hash: string; reorgDepth: number };
+  /** A valid block was imported (any branch). */
+  block: { height: number; slot: number; hash: string; proposer: string; txs: number; source: string };
+  /** A slot started and its winner was drawn. */
+  slot: SlotEvent;
+  /** A slot ended without a block on the head for it. */
+  missedSlot: { slot: number; winner?: string };
+}
+
+/** Options of `createNode`. */
+export interface CardioNodeOptions {
+  genesis: Genesis;
+  /** The node's key: its libp2p identity and, if staked, its validator key. */
+  key: KeyPair;
+  /** Chain storage (default: a fresh in-memory store). */
+  store?: ChainStore;
+  /** libp2p listen addresses (default `/ip4/127.0.0.1/tcp/0`). */
+  listen?: string[];
+  /** Peers to dial at start, `/ip4/…/tcp/…/p2p/…` (default none). */
+  bootstrap?: string[];
+  /** Discover peers on the LAN by mDNS (default true). */
+  mdns?: boolean;
+  /** Wall clock in ms (default `Date.now`). */
+  now?: () => number;
+  logger?: Logger;
+  /** Metrics registry (default: a new one per node, so several nodes can share a process). */
+  metrics?: Registry;
+  /** Refuse connections to these peers (partition tests). */
+  denyPeer?: (peerId: string) => boolean;
+  /** Forge when this node wins (default true). */
+  forge?: boolean;
+  /** Most pending transactions (default 10,000). */
+  mempoolSize?: number;
+  /** Sync tuning (see `SyncOptions`). */
+  sync?: Partial<
+    Pick<
+      SyncOptions,
+      "statusIntervalMs" | "farBehind" | "batchSize" | "maxOrphanDepth" | "requestTimeoutMs" | "badPeerMs"
+    >
+  >;
+  /** Log one status line per slot (default true). */
+  slotLog?: boolean;
+}
+
+/** A running cardio node. */
+export interface CardioNode {
+  readonly peerId: string;
+  readonly config: ChainConfig;
+  readonly chain: Chain;
+  readonly mempool: Mempool;
+  readonly store: ChainStore;
+  readonly metrics: Registry;
+  readonly events: TypedEmitter<NodeEvents>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** True between a completed `start()` and `stop()`. */
+  isRunning(): boolean;
+  /** Listen addresses with the peer id, to give to other nodes as bootstrap. */
+  multiaddrs(): string[];
+  /** Connected peer ids. */
+  peers(): string[];
+  status(): NodeStatus;
+  /** The head block node. */
+  head(): ChainNode;
+  /** Validates and holds a transaction, then gossips it; throws TxError/MempoolError; returns the id (hex). */
+  submitTx(tx: SignedTx): Promise<string>;
+  /** Blocks forged by each proposer address on the canonical chain (for the validators view). */
+  blocksForged(): Map<string, number>;
+}

@@ -1,0 +1,408 @@
+import {
+  type Block,
+  BlockError,
+  decodeBlock,
+  encodeBlock,
+  equalBytes,
+  headerHash,
+  toHex,
+} from "@cardio/core";
+import type { Chain } from "../chain/chain.js";
+import { errorFields, type Logger, silentLogger } from "../logger.js";
+import type { Network } from "../network/index.js";
+import {
+  decodeBlockList,
+  decodeHashesRequest,
+  decodeRangeRequest,
+  decodeStatus,
+  encodeBlockList,
+  encodeHashesRequest,
+  encodeRangeRequest,
+  encodeStatus,
+  MAX_BLOCKS_PER_RANGE,
+  MAX_HASHES_PER_REQUEST,
+  MAX_RESPONSE_BYTES,
+  type StatusMessage,
+} from "./messages.js";
+
+/** Protocol names (ids `/cardio/<chainId>/<name>/1`). */
+export const SyncProtocol = {
+  status: "status",
+  blocksByRange: "blocks_by_range",
+  blocksByHash: "blocks_by_hash",
+} as const;
+
+/** Sync progress, while a range sync runs. */
+export interface SyncProgress {
+  done: number;
+  target: number;
+  blocksPerSecond: number;
+  etaSeconds: number;
+}
+
+/** Options of `createSync`. */
+export interface SyncOptions {
+  chain: Chain;
+  network: Network;
+  logger?: Logger;
+  /** Wall clock (default `Date.now`). */
+  now?: () => number;
+  /** How often peers' status is polled, in ms (default 2000). */
+  statusIntervalMs?: number;
+  /** Blocks behind the best peer beyond which the node counts as syncing and stops forging (default 4). */
+  farBehind?: number;
+  /** Blocks per `blocks_by_range` request (default 256, the protocol's cap). */
+  batchSize?: number;
+  /** Ancestors fetched one by one for an orphan before falling back to range sync (default 32). */
+  maxOrphanDepth?: number;
+  /** Timeout of each request, in ms (default 5000). */
+  requestTimeoutMs?: number;
+  /** How long a peer that served invalid data is shunned, in ms (default 60 000). */
+  badPeerMs?: number;
+  /** Called with each progress update and when a sync ends (undefined). */
+  onProgress?: (p: SyncProgress | undefined) => void;
+}
+
+/**
+ * Catching up: answers and asks `status`, `blocks_by_range` and `blocks_by_hash`. A node that learns
+ * a peer is ahead fetches the missing range in batches (walking back to the common ancestor when a
+ * batch does not attach) and imports it; a gossiped block with an unknown parent has its ancestors
+ * fetched by hash. A peer serving invalid blocks, malformed answers or nothing at all is shunned
+ * for a while and another is asked.
+ */
+export class Sync {
+  private readonly chain: Chain;
+  private readonly net: Network;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly peers = new Map<string, StatusMessage & { at: number }>();
+  private readonly bad = new Map<string, number>();
+  private readonly resolving = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private progress: SyncProgress | undefined;
+  private stopped = true;
+  private readonly onConnect = (peer: string) => void this.pollPeer(peer);
+  private readonly onDisconnect = (peer: string) => this.peers.delete(peer);
+
+  constructor(private readonly opts: SyncOptions) {
+    this.chain = opts.chain;
+    this.net = opts.network;
+    this.log = opts.logger ?? silentLogger;
+    this.now = opts.now ?? Date.now;
+    this.net.handle(SyncProtocol.status, (payload, ctx) => this.serveStatus(payload, ctx.peerId));
+    this.net.handle(SyncProtocol.blocksByRange, (payload) => this.serveRange(payload));
+    this.net.handle(SyncProtocol.blocksByHash, (payload) => this.serveHashes(payload));
+  }
+
+  /** Starts polling peers; call after the network started. */
+  start(): void {
+    this.stopped = false;
+    this.net.on("peer:connect", this.onConnect);
+    this.net.on("peer:disconnect", this.onDisconnect);
+    for (const p of this.net.peers()) void this.pollPeer(p);
+    const tick = () => {
+      if (this.stopped) return;
+      for (const p of this.net.peers()) void this.pollPeer(p);
+      this.timer = setTimeout(tick, this.opts.statusIntervalMs ?? 2000);
+    };
+    this.timer = setTimeout(tick, this.opts.statusIntervalMs ?? 2000);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.net.off("peer:connect", this.onConnect);
+    this.net.off("peer:disconnect", this.onDisconnect);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** True while far behind the best peer (the node does not forge then). */
+  isSyncing(): boolean {
+    const best = this.bestPeer();
+    if (best === undefined) return false;
+    return best.height - this.chain.head().height > (this.opts.farBehind ?? 4);
+  }
+
+  /** Progress of the running range sync, if any. */
+  getProgress(): SyncProgress | undefined {
+    return this.progress;
+  }
+
+  /** Best known height among peers (ours if none is ahead). */
+  targetHeight(): number {
+    return Math.max(this.chain.head().height, this.bestPeer()?.height ?? 0);
+  }
+
+  private ourStatus(): StatusMessage {
+    const head = this.chain.head();
+    return { genesisHash: this.chain.genesisHash, headHash: head.hash, height: head.height, slot: head.slot };
+  }
+
+  private isBad(peer: string): boolean {
+    const until = this.bad.get(peer);
+    if (until === undefined) return false;
+    if (until < this.now()) {
+      this.bad.delete(peer);
+      return false;
+    }
+    return true;
+  }
+
+  private penalise(peer: string, reason: string): void {
+    this.log.warn({ peer, reason }, "peer served bad sync data; shunning it");
+    this.bad.set(peer, this.now() + (this.opts.badPeerMs ?? 60_000));
+    this.peers.delete(peer);
+  }
+
+  private bestPeer(): ({ peer: string } & StatusMessage) | undefined {
+    let best: ({ peer: string } & StatusMessage) | undefined;
+    for (const [peer, s] of this.peers) {
+      if (this.isBad(peer)) continue;
+      if (best === undefined || s.height > best.height) best = { peer, ...s };
+    }
+    return best;
+  }
+
+  // ---- serving ----
+
+  private serveStatus(payload: Uint8Array, peer: string): Uint8Array {
+    try {
+      this.recordStatus(peer, decodeStatus(payload));
+    } catch {
+      // A peer that sends a bad status still gets ours; it just learns nothing from us about itself.
+    }
+    return encodeStatus(this.ourStatus());
+  }
+
+  private async serveRange(payload: Uint8Array): Promise<Uint8Array> {
+    const req = decodeRangeRequest(payload);
+    const out: Uint8Array[] = [];
+    let size = 4;
+    const head = this.chain.head().height;
+    for (let h = req.start; h < req.start + req.count && h <= head; h++) {
+      const b = await this.chain.canonicalBlockAt(h);
+      if (b === undefined) break;
+      const bytes = encodeBlock(b.block);
+      if (size + 4 + bytes.length > MAX_RESPONSE_BYTES && out.length > 0) break;
+      size += 4 + bytes.length;
+      out.push(bytes);
+    }
+    return encodeBlockList(out);
+  }
+
+  private async serveHashes(payload: Uint8Array): Promise<Uint8Array> {
+    const hashes = decodeHashesRequest(payload);
+    const out: Uint8Array[] = [];
+    let size = 4;
+    for (const h of hashes) {
+      const b = await this.chain.blockByHash(h);
+      if (b === undefined) continue;
+      const bytes = encodeBlock(b);
+      if (size + 4 + bytes.length > MAX_RESPONSE_BYTES && out.length > 0) break;
+      size += 4 + bytes.length;
+      out.push(bytes);
+    }
+    return encodeBlockList(out);
+  }
+
+  // ---- asking ----
+
+  private recordStatus(peer: string, s: StatusMessage): void {
+    if (!equalBytes(s.genesisHash, this.chain.genesisHash)) {
+      this.log.warn(
+        {
+          peer,
+          theirGenesis: toHex(s.genesisHash).slice(0, 16),
+          ourGenesis: toHex(this.chain.genesisHash).slice(0, 16),
+        },
+        "peer is on another genesis; disconnecting",
+      );
+      this.peers.delete(peer);
+      this.bad.set(peer, this.now() + 10 * 60_000);
+      void this.net.hangUp(peer).catch(() => undefined);
+      return;
+    }
+    this.peers.set(peer, { ...s, at: this.now() });
+    if (s.height > this.chain.head().height) this.kick();
+  }
+
+  private async pollPeer(peer: string): Promise<void> {
+    if (this.stopped || this.isBad(peer)) return;
+    try {
+      const resp = await this.net.request(peer, SyncProtocol.status, encodeStatus(this.ourStatus()), {
+        timeoutMs: this.opts.requestTimeoutMs ?? 5000,
+      });
+      this.recordStatus(peer, decodeStatus(resp));
+    } catch (err) {
+      this.log.debug({ peer, ...errorFields(err) }, "status request failed");
+    }
+  }
+
+  /** Starts a range sync unless one is running. */
+  private kick(): void {
+    if (this.running !== undefined || this.stopped) return;
+    this.running = this.rangeSync()
+      .catch((err: unknown) => this.log.warn(errorFields(err), "sync failed"))
+      .finally(() => {
+        this.running = undefined;
+        this.progress = undefined;
+        this.opts.onProgress?.(undefined);
+      });
+  }
+
+  private async fetchRange(peer: string, start: number, count: number): Promise<Block[]> {
+    const resp = await this.net.request(
+      peer,
+      SyncProtocol.blocksByRange,
+      encodeRangeRequest({ start, count }),
+      {
+        timeoutMs: this.opts.requestTimeoutMs ?? 5000,
+      },
+    );
+    const blocks = decodeBlockList(resp, MAX_BLOCKS_PER_RANGE).map((b) =>
+      decodeBlock(b, this.chain.config.maxBlockBytes),
+    );
+    for (let i = 0; i < blocks.length; i++) {
+      const h = blocks[i]!.header.height;
+      if (h !== start + i)
+        throw new Error(`range answer has height ${h} at position ${i} (asked from ${start})`);
+      if (i > 0 && !equalBytes(blocks[i]!.header.parentHash, headerHash(blocks[i - 1]!.header))) {
+        throw new Error(`range answer is not a chain at height ${h}`);
+      }
+    }
+    return blocks;
+  }
+
+  private async rangeSync(): Promise<void> {
+    const startedAt = this.now();
+    const startHeight = this.chain.head().height;
+    let lastLog = 0;
+    for (;;) {
+      if (this.stopped) return;
+      const best = this.bestPeer();
+      const ours = this.chain.head().height;
+      if (best === undefined || best.height <= ours) return;
+      const peer = best.peer;
+      let start = ours + 1;
+      let back = 1;
+      try {
+        for (;;) {
+          if (this.stopped) return;
+          const count = Math.min(this.opts.batchSize ?? MAX_BLOCKS_PER_RANGE, best.height - start + 1);
+          if (count <= 0) break;
+          const blocks = await this.fetchRange(peer, start, count);
+          if (blocks.length === 0) {
+            this.peers.delete(peer); // its chain changed; poll again later
+            break;
+          }
+          if (!this.chain.knows(blocks[0]!.header.parentHash)) {
+            if (start <= 1) throw new Error("peer's chain does not attach to our genesis");
+            // A fork below our head: walk back, doubling, to the common ancestor.
+            start = Math.max(1, start - back);
+            back *= 2;
+            continue;
+          }
+          for (const block of blocks) {
+            const r = await this.chain.importBlock(block, "sync");
+            if (r.status === "orphan") throw new Error("range block became an orphan");
+          }
+          start = blocks.at(-1)!.header.height + 1;
+          const done = this.chain.head().height - startHeight;
+          const elapsed = Math.max(1, this.now() - startedAt) / 1000;
+          const rate = done / elapsed;
+          const target = best.height;
+          this.progress = {
+            done: Math.max(0, done),
+            target: target - startHeight,
+            blocksPerSecond: rate,
+            etaSeconds:
+              rate > 0 ? Math.max(0, (target - this.chain.head().height) / rate) : Number.POSITIVE_INFINITY,
+          };
+          this.opts.onProgress?.(this.progress);
+          if (this.now() - lastLog > 1000 || start > target) {
+            lastLog = this.now();
+            this.log.info(
+              {
+                done: this.progress.done,
+                total: this.progress.target,
+                blocksPerSecond: Math.round(rate),
+                etaSeconds: Number.isFinite(this.progress.etaSeconds)
+                  ? Math.round(this.progress.etaSeconds)
+                  : null,
+                peer,
+              },
+              `syncing: ${this.progress.done}/${this.progress.target} blocks, ${Math.round(rate)} blocks/s`,
+            );
+          }
+          if (start > best.height) break;
+        }
+      } catch (err) {
+        if (err instanceof BlockError && err.verdict === "ignore") {
+          // E.g. the peer is ahead of our clock; not its fault. Try again on the next poll.
+          this.log.debug({ peer, code: err.code }, "sync batch ignored");
+          return;
+        }
+        this.penalise(peer, err instanceof Error ? err.message : String(err));
+      }
+    }
+  }
+
+  /**
+   * A gossiped block's parent is unknown: fetch its ancestors by hash from the relayer (then any
+   * peer), up to `maxOrphanDepth`, importing them; beyond that, fall back to range sync.
+   */
+  async resolveOrphan(block: Block, fromPeer: string): Promise<void> {
+    let missing = block.header.parentHash;
+    const key = toHex(missing);
+    if (this.resolving.has(key)) return;
+    this.resolving.add(key);
+    try {
+      const maxDepth = this.opts.maxOrphanDepth ?? 32;
+      for (let depth = 0; depth < maxDepth && !this.stopped; depth++) {
+        if (this.chain.knows(missing)) return;
+        const fetched = await this.fetchByHash(missing, fromPeer);
+        if (fetched === undefined) return;
+        const r = await this.chain.importBlock(fetched, "sync");
+        if (r.status !== "orphan") return;
+        missing = fetched.header.parentHash;
+      }
+      // Too far behind for one-by-one fetching: learn the relayer's head and range-sync to it.
+      await this.pollPeer(fromPeer);
+      this.kick();
+    } catch (err) {
+      this.log.debug({ peer: fromPeer, ...errorFields(err) }, "orphan resolution failed");
+    } finally {
+      this.resolving.delete(key);
+    }
+  }
+
+  private async fetchByHash(hash: Uint8Array, preferred: string): Promise<Block | undefined> {
+    const candidates = [preferred, ...this.net.peers().filter((p) => p !== preferred)].filter(
+      (p) => !this.isBad(p),
+    );
+    for (const peer of candidates.slice(0, 4)) {
+      try {
+        const resp = await this.net.request(peer, SyncProtocol.blocksByHash, encodeHashesRequest([hash]), {
+          timeoutMs: this.opts.requestTimeoutMs ?? 5000,
+        });
+        const list = decodeBlockList(resp, MAX_HASHES_PER_REQUEST);
+        if (list.length === 0) continue;
+        const block = decodeBlock(list[0]!, this.chain.config.maxBlockBytes);
+        if (!equalBytes(headerHash(block.header), hash)) {
+          this.penalise(peer, "blocks_by_hash answered with another block");
+          continue;
+        }
+        return block;
+      } catch (err) {
+        this.log.debug({ peer, ...errorFields(err) }, "blocks_by_hash failed");
+      }
+    }
+    return undefined;
+  }
+}
+
+/** Creates the sync service and registers its protocol handlers on the network. */
+export function createSync(opts: SyncOptions): Sync {
+  return new Sync(opts);
+}
