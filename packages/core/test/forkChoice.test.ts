@@ -16,7 +16,8 @@ function hashOf(order: number, id: number): Uint8Array {
 type State = { readonly label: string };
 type Input = ForkNodeInput<State, string>;
 
-const GENESIS = hashOf(0, 0);
+// Not all zeros: the root's default parent hash is, and parent walks would loop.
+const GENESIS = hashOf(0x42, 0xfff0);
 
 function newTree(autoPruneDepth?: number): ForkChoice<State, string> {
   return createForkChoice<State, string>({
@@ -305,7 +306,7 @@ describe("fork choice", () => {
     const oldSide = chain(trunk[1]!, 6, 0xf0); // forks at height 2, reaches height 8
     const newSide = chain(trunk[7]!, 1, 0xf0); // forks at height 8
     for (const b of [...oldSide, ...newSide]) t.add(b);
-    expect(t.size).toBe(16);
+    expect(t.size).toBe(18);
     const head = t.head();
 
     const r = t.prune(3); // new root at height 7
@@ -328,7 +329,7 @@ describe("fork choice", () => {
     expect(hexes(t.tips())).toEqual([head.hashHex, toHex(newSide[0]!.hash)]);
 
     // Extending a dropped branch: its parent is gone. Forking below the root: final, refused.
-    expect(catchError(() => t.add(child(oldSide[3]!))).code).toBe(ForkChoiceErrorCode.UNKNOWN_PARENT);
+    expect(catchError(() => t.add(child(oldSide[5]!))).code).toBe(ForkChoiceErrorCode.UNKNOWN_PARENT);
     const below = child(trunk[5]!, 0x01);
     expect(catchError(() => t.add(below)).code).toBe(ForkChoiceErrorCode.PRUNED_PARENT);
     // A re-gossiped finalized block is refused harmlessly.
@@ -543,8 +544,8 @@ describe("fork choice properties", () => {
           const hex = cur === undefined ? toHex(GENESIS) : toHex(cur.hash);
           return hex === r.root.hashHex;
         };
-        const kept = nodes.filter((n) => n.height > rootHeight && descends(n));
-        expect(t.size).toBe(kept.length + 1);
+        const kept = nodes.filter((n) => n.height >= rootHeight && descends(n));
+        expect(t.size).toBe(kept.length + (rootHeight === 0 ? 1 : 0));
         for (const n of nodes) expect(t.has(n.hash)).toBe(kept.includes(n));
         expect(r.finalized.length + r.discarded.length + t.size).toBe(nodes.length + 1);
         for (let h = 0; h <= head.height; h++) {

@@ -161,6 +161,14 @@ class Node implements CardioNode {
     return this.network.peers();
   }
 
+  dial(target: string): Promise<string> {
+    return this.network.dial(target);
+  }
+
+  hangUp(peerId: string): Promise<void> {
+    return this.network.hangUp(peerId);
+  }
+
   head() {
     return this.chain.head();
   }

@@ -98,6 +98,10 @@ export interface CardioNode {
   multiaddrs(): string[];
   /** Connected peer ids. */
   peers(): string[];
+  /** Dials a multiaddr (with `/p2p/…`) or a known peer id. */
+  dial(target: string): Promise<string>;
+  /** Closes every connection to a peer (it may redial later unless `denyPeer` refuses it). */
+  hangUp(peerId: string): Promise<void>;
   status(): NodeStatus;
   /** The head block node. */
   head(): ChainNode;
