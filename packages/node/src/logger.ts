@@ -38,7 +38,13 @@ export function createLogger(opts: CreateLoggerOptions = {}): pino.Logger {
   if (usePretty) {
     return pino(
       base,
-      pretty({ colorize: true, translateTime: "HH:MM:ss.l", ignore: "pid,hostname", sync: true }),
+      pretty({
+        colorize: true,
+        translateTime: "HH:MM:ss.l",
+        ignore: "pid,hostname",
+        singleLine: true,
+        sync: true,
+      }),
     );
   }
   return opts.destination === undefined

@@ -346,18 +346,13 @@ class Node implements CardioNode {
     this.events.emit("slot", { slot, forgedByUs, ...(winner === undefined ? {} : { winner }) });
     if (this.opts.slotLog !== false) {
       const head = this.chain.head();
+      const peers = this.network.peers().length;
+      const sync = this.syncState();
+      const who = winner === undefined ? "none" : `${winner.slice(0, 8)}…${winner.slice(-6)}`;
+      // The tutorial announced each slot's winner; this is that line, with the node's own view.
       this.log.info(
-        {
-          sync: this.syncState(),
-          slot,
-          height: head.height,
-          head: head.hashHex.slice(0, 8),
-          peers: this.network.peers().length,
-          winner,
-          you: forgedByUs,
-          mempool: this.mempool.size,
-        },
-        `slot ${slot} height ${head.height} ${head.hashHex.slice(0, 8)} peers ${this.network.peers().length} winner ${winner === undefined ? "none" : winner.slice(-8)}${forgedByUs ? " (you)" : ""}`,
+        { sync, slot, height: head.height, head: head.hashHex.slice(0, 8), peers, winner, you: forgedByUs },
+        `[${sync}] slot ${slot} | head ${head.height} ${head.hashHex.slice(0, 8)} | peers ${peers} | winner ${who}${forgedByUs ? " (you, forged)" : ""}`,
       );
     }
     this.updateHeadMetrics();
