@@ -7,13 +7,16 @@ import {
   decodeTx,
   encodeTx,
   lotteryWinner,
+  type SignedHeader,
   type SignedTx,
+  signTx,
   TxError,
   toHex,
 } from "@cardio/core";
 import { privateKeyFromRaw } from "@libp2p/crypto/keys";
 import { Registry } from "prom-client";
 import { type Chain, createChain } from "./chain/chain.js";
+import { watchEquivocations } from "./chain/equivocationWatch.js";
 import { createSlotTicker, type SlotTicker } from "./clock/slotTicker.js";
 import { createForger, type Forger } from "./forger/forger.js";
 import { errorFields, type Logger, silentLogger } from "./logger.js";
@@ -114,6 +117,12 @@ class Node implements CardioNode {
       await this.forger.start();
       this.initForgedCounts();
       this.wireChainEvents();
+      this.unsubscribe.push(
+        watchEquivocations({
+          chain: this.chain,
+          onEquivocation: (a, b) => void this.reportEquivocation(a, b),
+        }),
+      );
       this.unsubscribe.push(bindChainMetrics({ chain: this.chain, mempool: this.mempool, metrics: this.m }));
       this.network.onMessage(this.network.topics.blocks, (data, from) => this.onBlockMessage(data, from));
       this.network.onMessage(this.network.topics.txs, (data) => this.onTxMessage(data));
@@ -304,6 +313,36 @@ class Node implements CardioNode {
         });
       }),
     );
+  }
+
+  /** Two valid blocks by one proposer for one slot: gossip an `evidence` transaction so it is slashed. */
+  private async reportEquivocation(headerA: SignedHeader, headerB: SignedHeader): Promise<void> {
+    const offender = addressFromPublicKey(headerA.proposer);
+    this.log.warn(
+      { offender, slot: headerA.slot },
+      "equivocation detected: two blocks by one proposer for one slot",
+    );
+    this.events.emit("equivocation", { offender, slot: headerA.slot });
+    const key = this.opts.key;
+    const head = this.chain.head();
+    const tx = signTx(
+      {
+        kind: "evidence",
+        from: key.publicKey,
+        nonce: this.mempool.nextNonce(key.publicKey, head.state),
+        fee: 0n,
+        headerA,
+        headerB,
+      },
+      key,
+      this.config.chainId,
+    );
+    try {
+      await this.submitTx(tx);
+    } catch (err) {
+      // Someone else's evidence for the same offence got in first, or ours is already pending.
+      this.log.debug({ offender, ...errorFields(err) }, "evidence not submitted");
+    }
   }
 
   private countForged(proposer: Uint8Array, delta: number): void {

@@ -42,6 +42,8 @@ export interface NodeEvents extends Record<string, unknown> {
   block: { height: number; slot: number; hash: string; proposer: string; txs: number; source: string };
   /** A slot started and its winner was drawn. */
   slot: SlotEvent;
+  /** Two valid blocks by one proposer for one slot were seen; evidence was (or will be) submitted. */
+  equivocation: { offender: string; slot: number };
   /** A slot ended without a block on the head for it. */
   missedSlot: { slot: number; winner?: string };
 }

@@ -189,6 +189,14 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
     this.emit("removed", { id: entry.id, reason });
   }
 
+  /** The nonce a new transaction from `sender` should carry, counting its pending ones after `head`. */
+  nextNonce(sender: Uint8Array, head: ChainState): number {
+    let nonce = getAccount(head, sender).nonce;
+    const pending = this.bySender.get(toHex(sender));
+    while (pending?.has(nonce) === true) nonce++;
+    return nonce;
+  }
+
   /**
    * Candidates for the next block: each sender's transactions in nonce order, senders interleaved by
    * the fee of their next transaction (highest first, then oldest).
