@@ -60,7 +60,7 @@ class Node implements CardioNode {
     this.now = opts.now ?? Date.now;
     this.peerId = addressFromPublicKey(opts.key.publicKey);
     this.metrics = opts.metrics ?? new Registry();
-    this.m = createNodeMetrics(this.metrics);
+    this.m = createNodeMetrics(this.metrics, { processMetrics: opts.processMetrics === true });
     this.store = opts.store ?? createChainStore(createMemoryKvStore());
     this.chain = createChain({ genesis: opts.genesis, store: this.store, now: this.now, logger: this.log });
     this.mempool = createMempool({
@@ -74,6 +74,7 @@ class Node implements CardioNode {
       bootstrap: opts.bootstrap ?? [],
       mdns: opts.mdns ?? true,
       logger: this.log,
+      metricsRegistry: this.metrics,
       ...(opts.denyPeer === undefined ? {} : { denyPeer: opts.denyPeer }),
     });
     this.sync = createSync({

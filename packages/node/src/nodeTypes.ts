@@ -79,6 +79,8 @@ export interface CardioNodeOptions {
       "statusIntervalMs" | "farBehind" | "batchSize" | "maxOrphanDepth" | "requestTimeoutMs" | "badPeerMs"
     >
   >;
+  /** Also collect process metrics (CPU, RSS, heap, event loop) on the registry (default false). */
+  processMetrics?: boolean;
   /** Log one status line per slot (default true). */
   slotLog?: boolean;
 }

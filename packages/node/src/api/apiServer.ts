@@ -69,6 +69,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     // spare ones) is not "idle" to Node and would hold `close()` until its headers timeout. What is
     // cut is moot: the node behind the API is stopping too.
     forceCloseConnections: true,
+    // Longer than any valid parameter, so an overlong one gets the schema's 400, not a route 404.
+    routerOptions: { maxParamLength: 256 },
     ajv: {
       customOptions: {
         // No coercion: "72" is not a BPM and true is not 1. Integer query fields are converted by
@@ -166,7 +168,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     );
   });
 
-  // Open event streams would hold `close()` open forever.
+  // Event streams are ended (and unsubscribed from the node) before fastify cuts the connections.
   app.addHook("preClose", async () => streams.closeAll());
 
   let started = false;
@@ -185,7 +187,6 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     async stop() {
       if (stopped) return;
       stopped = true;
-      streams.closeAll();
       await app.close();
     },
   };

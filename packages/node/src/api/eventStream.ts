@@ -4,9 +4,13 @@ import type { NodeEvents } from "../nodeTypes.js";
 import type { TypedEmitter } from "../util/typedEmitter.js";
 
 /** The node events a stream carries, each sent as `event: <name>` with its payload as JSON `data`. */
-export const STREAM_EVENTS = ["head", "block", "slot", "missedSlot", "equivocation"] as const satisfies ReadonlyArray<
-  keyof NodeEvents
->;
+export const STREAM_EVENTS = [
+  "head",
+  "block",
+  "slot",
+  "missedSlot",
+  "equivocation",
+] as const satisfies ReadonlyArray<keyof NodeEvents>;
 
 /** Options of `createEventStreams`. */
 export interface EventStreamsOptions {

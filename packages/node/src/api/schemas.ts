@@ -192,6 +192,11 @@ export const Account: JsonSchema = object({
     items: object({ amount: Amount, releaseSlot: { ...Slot, description: "First slot it is spendable." } }),
   },
   nonce: { ...Nonce, description: "Nonce the account's next transaction must carry." },
+  pendingNonce: {
+    ...Nonce,
+    description:
+      "Nonce a new transaction should carry, counting the account's transactions pending in this node's mempool.",
+  },
   validator: { type: "boolean", description: "True when the stake reaches the chain's minimum stake." },
 });
 

@@ -9,9 +9,11 @@ import type { Libp2p, PeerDiscovery, PeerId, PeerInfo, PrivateKey } from "@libp2
 import { mdns as mdnsDiscovery } from "@libp2p/mdns";
 import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
 import { type Ping, ping } from "@libp2p/ping";
+import { prometheusMetrics } from "@libp2p/prometheus-metrics";
 import { tcp } from "@libp2p/tcp";
 import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p, type ServiceFactoryMap } from "libp2p";
+import type { Registry } from "prom-client";
 import { createConnectionGater, type DenyPeer } from "./connectionGater.js";
 import { createEmitter, type NetworkEventTarget } from "./emitter.js";
 import { createGossip, type GossipOptions, gossipsubConfig, type MessageHandler } from "./gossip.js";
@@ -82,6 +84,8 @@ export interface NetworkOptions {
   };
   /** Structured, pino-compatible logger. Default: silent. */
   logger?: Logger;
+  /** Registry for libp2p's own metrics (connections, streams, gossipsub). Default: none collected. */
+  metricsRegistry?: Registry;
 }
 
 /** One open connection, as `connections()` lists it. */
@@ -197,6 +201,8 @@ export function createNetwork(options: NetworkOptions): Network {
     redialIntervalMs: options.redial?.intervalMs,
     maxBackoffMs: options.redial?.maxBackoffMs,
     tieBreakDelayMs: options.redial?.tieBreakDelayMs,
+    // Forget an mDNS peer only after it missed several announcement rounds.
+    discoveredTtlMs: 6 * (options.mdnsIntervalMs ?? 10_000),
     logger,
   });
 
@@ -232,6 +238,16 @@ export function createNetwork(options: NetworkOptions): Network {
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       connectionGater: createConnectionGater(denyPeer, logger),
+      ...(options.metricsRegistry === undefined
+        ? {}
+        : {
+            // Each start builds a new libp2p: keep the metrics registered by the previous one.
+            metrics: prometheusMetrics({
+              registry: options.metricsRegistry,
+              collectDefaultMetrics: false,
+              preserveExistingMetrics: true,
+            }),
+          }),
       connectionManager: {
         maxConnections: options.connections?.maxConnections ?? 200,
         inboundConnectionThreshold: options.connections?.inboundConnectionThreshold ?? 100,

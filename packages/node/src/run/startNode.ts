@@ -51,6 +51,7 @@ export async function startNode(opts: StartNodeOptions): Promise<void> {
     bootstrap: opts.bootstrap,
     mdns: opts.mdns,
     logger,
+    processMetrics: true,
   });
   await node.start();
   const api = createApiServer({ node, host: opts.apiHost, port: opts.apiPort, logger });

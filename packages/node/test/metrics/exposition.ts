@@ -101,12 +101,14 @@ function checkHistogram(f: Family): void {
   }
   for (const { buckets, count } of series.values()) {
     const last = buckets.at(-1);
-    if (last === undefined || last[0] !== Number.POSITIVE_INFINITY) throw new Error(`${f.name}: no +Inf bucket`);
+    if (last === undefined || last[0] !== Number.POSITIVE_INFINITY)
+      throw new Error(`${f.name}: no +Inf bucket`);
     for (let i = 1; i < buckets.length; i++) {
       if (buckets[i]![0] <= buckets[i - 1]![0]) throw new Error(`${f.name}: buckets not ascending`);
       if (buckets[i]![1] < buckets[i - 1]![1]) throw new Error(`${f.name}: buckets not cumulative`);
     }
-    if (count !== last[1]) throw new Error(`${f.name}: _count ${count} differs from the +Inf bucket ${last[1]}`);
+    if (count !== last[1])
+      throw new Error(`${f.name}: _count ${count} differs from the +Inf bucket ${last[1]}`);
   }
 }
 
@@ -141,7 +143,8 @@ export function parseExposition(text: string): Map<string, Family> {
       if (f.samples.length > 0) throw new Error(`line ${line}: HELP/TYPE of ${name} after its samples`);
       if (help !== null) {
         if (f.help !== undefined) throw new Error(`line ${line}: second HELP for ${name}`);
-        if (/\\[^\\n]/.test(help[2]!.replace(/\\\\/g, ""))) throw new Error(`line ${line}: bad escape in HELP`);
+        if (/\\[^\\n]/.test(help[2]!.replace(/\\\\/g, "")))
+          throw new Error(`line ${line}: bad escape in HELP`);
         f.help = help[2]!;
       } else {
         if (f.type !== undefined) throw new Error(`line ${line}: second TYPE for ${name}`);
@@ -155,7 +158,8 @@ export function parseExposition(text: string): Map<string, Family> {
     const f = familyOf(name, families);
     if (f === undefined) throw new Error(`line ${line}: sample ${name} has no preceding HELP/TYPE`);
     if (f !== current) throw new Error(`line ${line}: sample ${name} is not with the rest of ${f.name}`);
-    if (f.help === undefined || f.type === undefined) throw new Error(`line ${line}: ${f.name} lacks HELP or TYPE`);
+    if (f.help === undefined || f.type === undefined)
+      throw new Error(`line ${line}: ${f.name} lacks HELP or TYPE`);
     const labels = m[2] === undefined ? {} : parseLabels(m[2], line);
     const key = `${name}${JSON.stringify(Object.entries(labels).sort())}`;
     if (seen.has(key)) throw new Error(`line ${line}: duplicate series ${name}`);

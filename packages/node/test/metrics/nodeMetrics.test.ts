@@ -48,7 +48,9 @@ describe("createNodeMetrics", () => {
       expect(families.get(name)?.help, name).toMatch(/\S/);
     }
     expect(sampleValue(families, "cardio_syncing")).toBe(0);
-    expect(sampleValue(families, "cardio_gossip_messages_total", { topic: "blocks", verdict: "reject" })).toBe(1);
+    expect(
+      sampleValue(families, "cardio_gossip_messages_total", { topic: "blocks", verdict: "reject" }),
+    ).toBe(1);
     expect(sampleValue(families, "cardio_block_import_seconds_count")).toBe(1);
     expect(sampleValue(families, "cardio_block_import_seconds_bucket", { le: "0.005" })).toBe(1);
     expect(sampleValue(families, "cardio_block_import_seconds_bucket", { le: "0.0025" })).toBe(0);
@@ -136,10 +138,12 @@ describe("parseExposition", () => {
     expect(() => parseExposition("# HELP x h\n# TYPE x gauge\nx 1\nx 2\n")).toThrow(/duplicate/);
     expect(() => parseExposition("# HELP x h\n# TYPE x gauge\nx 1")).toThrow(/newline/);
     expect(() =>
-      parseExposition('# HELP h h\n# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n'),
+      parseExposition(
+        '# HELP h h\n# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n',
+      ),
     ).toThrow(/cumulative/);
-    expect(parseExposition('# HELP x h\n# TYPE x gauge\nx{a="q\\"\\n"} -Inf\n').get("x")?.samples[0]?.labels.a).toBe(
-      'q"\n',
-    );
+    expect(
+      parseExposition('# HELP x h\n# TYPE x gauge\nx{a="q\\"\\n"} -Inf\n').get("x")?.samples[0]?.labels.a,
+    ).toBe('q"\n');
   });
 });

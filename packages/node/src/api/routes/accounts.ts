@@ -35,6 +35,7 @@ export function accountRoutes({ node }: ApiContext): ApiRoute[] {
             releaseSlot: u.releaseSlot,
           })),
           nonce: account.nonce,
+          pendingNonce: node.mempool.nextNonce(publicKey, node.chain.head().state),
           // Same rule as the lottery's validator set.
           validator: account.stake > 0n && account.stake >= node.config.minStake,
         };
