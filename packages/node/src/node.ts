@@ -72,6 +72,7 @@ class Node implements CardioNode {
       chainId: opts.genesis.chainId,
       listen: opts.listen ?? ["/ip4/127.0.0.1/tcp/0"],
       bootstrap: opts.bootstrap ?? [],
+      ...(opts.announce === undefined ? {} : { announce: opts.announce }),
       mdns: opts.mdns ?? true,
       logger: this.log,
       metricsRegistry: this.metrics,

@@ -57,6 +57,8 @@ export interface CardioNodeOptions {
   store?: ChainStore;
   /** libp2p listen addresses (default `/ip4/127.0.0.1/tcp/0`). */
   listen?: string[];
+  /** Addresses announced to peers instead of the listen addresses (default none). */
+  announce?: string[];
   /** Peers to dial at start, `/ip4/…/tcp/…/p2p/…` (default none). */
   bootstrap?: string[];
   /** Discover peers on the LAN by mDNS (default true). */

@@ -31,6 +31,10 @@ export interface StartNodeOptions {
   logLevel: LogLevel;
   /** `pretty` or `json`; undefined: pretty in a terminal, JSON otherwise. */
   logFormat?: "json" | "pretty";
+  /** Addresses announced to peers instead of the listen addresses (default none). */
+  announce?: string[];
+  /** Milliseconds added to this node's clock; for fault testing only (default 0). */
+  clockOffsetMs?: number;
 }
 
 /**
@@ -52,6 +56,10 @@ export async function startNode(opts: StartNodeOptions): Promise<void> {
     mdns: opts.mdns,
     logger,
     processMetrics: true,
+    ...(opts.announce === undefined || opts.announce.length === 0 ? {} : { announce: opts.announce }),
+    ...(opts.clockOffsetMs === undefined || opts.clockOffsetMs === 0
+      ? {}
+      : { now: () => Date.now() + (opts.clockOffsetMs ?? 0) }),
   });
   await node.start();
   const api = createApiServer({ node, host: opts.apiHost, port: opts.apiPort, logger });

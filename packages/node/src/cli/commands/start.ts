@@ -35,6 +35,8 @@ export interface StartCommandOptions {
   mdns: boolean;
   logLevel: LogLevel;
   logFormat?: "json" | "pretty";
+  announce?: string[];
+  clockOffsetMs?: number;
 }
 
 /**
@@ -47,6 +49,7 @@ export async function startCommand(opts: StartCommandOptions): Promise<void> {
   const bootstrap = opts.bootstrap ?? [];
   await checkMultiaddrs(listen, "--listen", false);
   await checkMultiaddrs(bootstrap, "--bootstrap", true);
+  await checkMultiaddrs(opts.announce ?? [], "--announce", false);
   const key = await readKeyFile(opts.key);
   const genesis = await readGenesisFile(opts.genesis);
 
@@ -68,6 +71,8 @@ export async function startCommand(opts: StartCommandOptions): Promise<void> {
     mdns: opts.mdns,
     logLevel: opts.logLevel,
     logFormat: opts.logFormat,
+    announce: opts.announce ?? [],
+    clockOffsetMs: opts.clockOffsetMs ?? 0,
   };
   // Loaded on demand: libp2p and the store take a while to import, and no other command needs them.
   const { startNode } = await import("../../run/startNode.js");
@@ -156,7 +161,18 @@ export function registerStart(program: Command): void {
         argParser((t) => parseU64(t, "--stake")),
       ),
     )
+    .addOption(
+      option(
+        "--announce <multiaddr>",
+        "address to tell peers instead of the listen addresses (e.g. behind NAT), repeatable or comma-separated",
+      ).argParser(collect),
+    )
     .addOption(option("--no-mdns", "do not discover peers on the local network by mDNS"))
+    .addOption(
+      option("--clock-offset-ms <ms>", "shift this node's clock (fault testing only; default 0)").argParser(
+        argParser((t) => parseInteger(t, "--clock-offset-ms", -3_600_000, 3_600_000)),
+      ),
+    )
     .addOption(logLevelOption())
     .addOption(
       option(
