@@ -21,6 +21,7 @@ import { createSlotTicker, type SlotTicker } from "./clock/slotTicker.js";
 import { createForger, type Forger } from "./forger/forger.js";
 import { errorFields, type Logger, silentLogger } from "./logger.js";
 import { createMempool, type Mempool, MempoolError } from "./mempool/mempool.js";
+import { createMempoolJournal, type MempoolJournal } from "./mempool/mempoolJournal.js";
 import { bindChainMetrics } from "./metrics/bindChainMetrics.js";
 import { createNodeMetrics, type NodeMetrics } from "./metrics/nodeMetrics.js";
 import { createNetwork, type Network, type Verdict } from "./network/index.js";
@@ -47,6 +48,7 @@ class Node implements CardioNode {
   private readonly forger: Forger;
   private readonly ticker: SlotTicker;
   private readonly sync: Sync;
+  private readonly journal: MempoolJournal;
   private readonly now: () => number;
   private running = false;
   private readonly forged = new Map<string, number>();
@@ -78,6 +80,7 @@ class Node implements CardioNode {
       metricsRegistry: this.metrics,
       ...(opts.denyPeer === undefined ? {} : { denyPeer: opts.denyPeer }),
     });
+    this.journal = createMempoolJournal({ mempool: this.mempool, store: this.store, logger: this.log });
     this.sync = createSync({
       chain: this.chain,
       network: this.network,
@@ -117,6 +120,9 @@ class Node implements CardioNode {
     try {
       await this.chain.start();
       await this.forger.start();
+      const head = this.chain.head();
+      await this.journal.restore(head.state, Math.max(this.ticker.currentSlot(), head.slot + 1));
+      this.journal.start();
       this.initForgedCounts();
       this.wireChainEvents();
       this.unsubscribe.push(
@@ -154,6 +160,7 @@ class Node implements CardioNode {
     this.ticker.stop();
     for (const u of this.unsubscribe.splice(0)) u();
     await this.sync.stop();
+    this.journal.stop();
     await this.network.stop().catch((err: unknown) => this.log.warn(errorFields(err), "network stop failed"));
     // Let an import that is running finish its write before the store closes.
     await this.chain.idle();
@@ -211,6 +218,8 @@ class Node implements CardioNode {
   async submitTx(tx: SignedTx): Promise<string> {
     const head = this.chain.head();
     const id = this.mempool.add(tx, head.state, Math.max(this.ticker.currentSlot(), head.slot + 1));
+    // Acknowledged only once durable: a crash after this cannot lose it.
+    await this.journal.persisted(id);
     this.m.mempoolSize.set(this.mempool.size);
     await this.network.publish(this.network.topics.txs, encodeTx(tx)).catch((err: unknown) => {
       this.log.warn({ id, ...errorFields(err) }, "tx publish failed");

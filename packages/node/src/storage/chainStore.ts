@@ -13,6 +13,7 @@
  *   0x05                          → head: height(8) ‖ hash(32)
  *   0x06                          → last slot the local validator signed, uint64
  *   0x07 ‖ utf8(name)             → small metadata value (the genesis hash, …)
+ *   0x08 ‖ txId(32)               → encoded pending transaction the node accepted (its mempool)
  *
  * Everything one block import changes (block, both meta rows, canonical rewrites, head) goes into one
  * atomic batch, so a crash leaves either the old chain or the new one, never a head without its block.
@@ -36,6 +37,7 @@ const CANONICAL = 0x04;
 const HEAD_KEY = Uint8Array.of(0x05);
 const LAST_SIGNED_SLOT_KEY = Uint8Array.of(0x06);
 const META = 0x07;
+const PENDING_TX = 0x08;
 const META_LENGTH = 8 + 8 + HASH_LENGTH;
 
 /** A block as the store sees it: a few header fields it indexes, and the encoded bytes it keeps verbatim. */
@@ -109,6 +111,12 @@ export interface ChainStore {
    * pointed at another chain's data dir stops instead of mixing two chains.
    */
   assertGenesis(genesisHash: Uint8Array): Promise<void>;
+  /** Keeps an accepted pending transaction (by id), so a crash cannot lose what the node accepted. */
+  putPendingTx(id: Uint8Array, bytes: Uint8Array): Promise<void>;
+  /** Forgets pending transactions (included, dropped or replaced). */
+  deletePendingTxs(ids: readonly Uint8Array[]): Promise<void>;
+  /** Every kept pending transaction: [id, bytes]. */
+  iteratePendingTxs(): AsyncIterable<[Uint8Array, Uint8Array]>;
 }
 
 export function createChainStore(kv: KvStore): ChainStore {
@@ -313,6 +321,29 @@ export function createChainStore(kv: KvStore): ChainStore {
     async putMeta(name, value) {
       const key = metaKey(name);
       return exclusive(() => kv.batch([{ type: "put", key, value }]));
+    },
+
+    async putPendingTx(id, bytes) {
+      const key = concatBytes(Uint8Array.of(PENDING_TX), assertHash(id, "tx id"));
+      return exclusive(() => kv.batch([{ type: "put", key, value: bytes }]));
+    },
+
+    async deletePendingTxs(ids) {
+      if (ids.length === 0) return;
+      const ops: KvOperation[] = ids.map((id) => ({
+        type: "del",
+        key: concatBytes(Uint8Array.of(PENDING_TX), assertHash(id, "tx id")),
+      }));
+      return exclusive(() => kv.batch(ops));
+    },
+
+    async *iteratePendingTxs() {
+      for await (const [key, value] of kv.iterate({
+        gte: Uint8Array.of(PENDING_TX),
+        lt: Uint8Array.of(PENDING_TX + 1),
+      })) {
+        yield [key.slice(1), value] as [Uint8Array, Uint8Array];
+      }
     },
 
     async assertGenesis(genesisHash) {
