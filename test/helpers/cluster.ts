@@ -75,8 +75,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     },
     async stopAll() {
       await Promise.all(nodes.map((n) => n?.stop()));
-      for (const n of nodes)
-        if (n !== undefined && n.isRunning()) throw new Error(`node ${n.peerId} did not stop`);
+      for (const n of nodes) if (n?.isRunning()) throw new Error(`node ${n.peerId} did not stop`);
     },
   };
   for (const i of opts.startNow ?? keys.map((_, i) => i)) await cluster.startNode(i);
@@ -87,7 +86,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
 export async function waitForHeight(nodes: CardioNode[], height: number, timeoutMs = 60_000): Promise<void> {
   await waitFor(() => nodes.every((n) => n.head().height >= height), {
     timeoutMs,
-    what: `height ${height} on all nodes (now ${nodes.map((n) => n.head().height).join(",")})`,
+    what: () => `height ${height} on all nodes (now ${nodes.map((n) => n.head().height).join(",")})`,
   });
 }
 
@@ -135,4 +134,36 @@ export function replayOffline(genesis: Genesis, blocks: Block[]): string[] {
     };
   }
   return proposers;
+}
+
+/** Waits until every given node is connected to every other one. */
+export async function waitForFullMesh(nodes: CardioNode[], timeoutMs = 15_000): Promise<void> {
+  await waitFor(() => nodes.every((n) => nodes.every((m) => m === n || n.peers().includes(m.peerId))), {
+    timeoutMs,
+    what: () => `every node connected to every other (peers ${nodes.map((n) => n.peers().length).join(",")})`,
+  });
+}
+
+/**
+ * Waits until every given node holds the same canonical chain up to `height` (blocks near the tip may
+ * still be propagating, or briefly forked, when called); returns those hashes.
+ */
+export async function waitForAgreement(
+  nodes: CardioNode[],
+  height: number,
+  timeoutMs = 15_000,
+): Promise<string[]> {
+  let last = "";
+  return waitFor(
+    async () => {
+      const all = await Promise.all(nodes.map((n) => hashesOf(n, height)));
+      const ref = all[0]!;
+      last = all.map((h) => h.findIndex((x, i) => x !== ref[i])).join(",");
+      return !ref.includes("missing") && all.every((h) => h.every((x, i) => x === ref[i])) ? ref : undefined;
+    },
+    {
+      timeoutMs,
+      what: () => `identical chains up to height ${height} (first differing index per node: ${last})`,
+    },
+  );
 }

@@ -1,7 +1,10 @@
-/** Polls `predicate` until it is truthy or the deadline passes; never a fixed sleep. */
+/**
+ * Polls `predicate` until it is truthy or the deadline passes; never a fixed sleep. `what` names the
+ * condition in the timeout error; a function is called at the deadline, to report the state then.
+ */
 export async function waitFor<T>(
   predicate: () => T | Promise<T>,
-  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string | (() => string) } = {},
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
   const interval = opts.intervalMs ?? 50;
@@ -15,7 +18,8 @@ export async function waitFor<T>(
     }
     await new Promise((r) => setTimeout(r, interval));
   }
+  const what = typeof opts.what === "function" ? opts.what() : (opts.what ?? "condition");
   throw new Error(
-    `timed out after ${opts.timeoutMs ?? 20_000} ms waiting for ${opts.what ?? "condition"}${last === undefined ? "" : `: ${String(last)}`}`,
+    `timed out after ${opts.timeoutMs ?? 20_000} ms waiting for ${what}${last === undefined ? "" : `: ${String(last)}`}`,
   );
 }

@@ -111,7 +111,10 @@ async function bondWhenSynced(node: CardioNode, key: KeyPair, target: bigint, lo
     log.info({ stake: account.stake.toString() }, "already bonded; not staking");
     return;
   }
-  const amount = target - account.stake < account.balance ? target - account.stake : account.balance;
+  const wanted = target - account.stake;
+  // BigInt: Math.min does not apply.
+  // biome-ignore lint/complexity/useMathMinMax: bigint operands
+  const amount = wanted < account.balance ? wanted : account.balance;
   if (amount <= 0n) {
     log.warn({ balance: account.balance.toString() }, "no balance to stake");
     return;
