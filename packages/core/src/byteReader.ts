@@ -78,7 +78,9 @@ export class ByteReader {
   /** `n` raw bytes (a copy, so the result does not pin the input buffer). */
   fixed(n: number, field: string): Uint8Array {
     this.need(n, field);
-    const out = this.bytes.slice(this.pos, this.pos + n);
+    // Not `bytes.slice`: on a Node Buffer (what libp2p hands gossip and request handlers) `slice` is
+    // a view into the message's whole buffer, not a copy.
+    const out = new Uint8Array(this.bytes.subarray(this.pos, this.pos + n));
     this.pos += n;
     return out;
   }

@@ -11,15 +11,33 @@ import type { BlockHeader, SignedHeader, SignedTx, TxBody } from "./types.js";
  * object kind and the chain id the chain, so a signature made for one never verifies as another.
  */
 export function signingBytes(tag: string, chainId: string, payload: Uint8Array): Uint8Array {
-  const id = utf8(chainId);
-  if (id.length > 255) throw new RangeError("chain id longer than 255 bytes");
-  return new ByteWriter(tag.length + id.length + payload.length + 2)
-    .raw(utf8(tag))
-    .u8(0)
-    .u8(id.length)
-    .raw(id)
-    .raw(payload)
-    .finish();
+  const prefix = signingPrefix(tag, chainId);
+  const out = new Uint8Array(prefix.length + payload.length);
+  out.set(prefix);
+  out.set(payload, prefix.length);
+  return out;
+}
+
+/*
+ * `tag ‖ 0x00 ‖ u8 len(chainId) ‖ chainId`, cached: every transaction verification needs it, and
+ * re-encoding both strings each time was a measurable share of the cost beside the signature check.
+ * A node uses one chain id and a handful of tags, so the cache stays tiny; it is bounded all the same.
+ */
+const PREFIX_CACHE_MAX = 64;
+const prefixCache = new Map<string, Uint8Array>();
+
+function signingPrefix(tag: string, chainId: string): Uint8Array {
+  const key = `${tag.length}:${tag}${chainId}`;
+  let prefix = prefixCache.get(key);
+  if (prefix === undefined) {
+    const id = utf8(chainId);
+    if (id.length > 255) throw new RangeError("chain id longer than 255 bytes");
+    const t = utf8(tag);
+    prefix = new ByteWriter(t.length + id.length + 2).raw(t).u8(0).u8(id.length).raw(id).finish();
+    if (prefixCache.size >= PREFIX_CACHE_MAX) prefixCache.clear();
+    prefixCache.set(key, prefix);
+  }
+  return prefix;
 }
 
 /** Signs a transaction body with the sender's key. The key must be the body's `from`. */
