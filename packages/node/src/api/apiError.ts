@@ -9,6 +9,7 @@ export const ApiErrorCode = {
   BODY_TOO_LARGE: "API_BODY_TOO_LARGE",
   UNSUPPORTED_MEDIA_TYPE: "API_UNSUPPORTED_MEDIA_TYPE",
   UNAVAILABLE: "API_UNAVAILABLE",
+  REQUEST_TIMEOUT: "API_REQUEST_TIMEOUT",
   INTERNAL: "API_INTERNAL",
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];

@@ -1,4 +1,5 @@
-import type { AddressInfo } from "node:net";
+import { STATUS_CODES } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import { errorFields, type Logger, silentLogger } from "../logger.js";
 import type { CardioNode } from "../nodeTypes.js";
@@ -71,6 +72,14 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     forceCloseConnections: true,
     // Longer than any valid parameter, so an overlong one gets the schema's 400, not a route 404.
     routerOptions: { maxParamLength: 256 },
+    // Errors raised before routing (a path with a broken %-escape) and bytes that are not HTTP at all
+    // get the same `{ code, message }` body as every other error, not fastify's own shape.
+    frameworkErrors: (err, _request, reply) => {
+      (reply as FastifyReply)
+        .code(400)
+        .send({ code: ApiErrorCode.INVALID_REQUEST, message: err.message.slice(0, 300) });
+    },
+    clientErrorHandler: clientError,
     ajv: {
       customOptions: {
         // No coercion: "72" is not a BPM and true is not 1. Integer query fields are converted by
@@ -192,6 +201,28 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   };
 }
 
+/**
+ * Answers what Node's HTTP parser refused before fastify saw a request (malformed request line or
+ * headers, headers too large, a request not received in time) with a `{ code, message }` body.
+ */
+function clientError(err: Error & { code?: string }, socket: Socket): void {
+  // A reset connection is already gone; there is nobody to answer.
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, ApiErrorCode.REQUEST_TIMEOUT, "the request was not received in time"]
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, ApiErrorCode.INVALID_REQUEST, "request headers are too large"]
+        : [400, ApiErrorCode.INVALID_REQUEST, "malformed HTTP request"];
+  const body = JSON.stringify({ code, message });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
+
 /** Names of the integer properties of a querystring schema. */
 function integerFields(schema: JsonSchema | undefined): string[] {
   const props = (schema?.properties ?? {}) as Record<string, JsonSchema>;
@@ -239,6 +270,13 @@ function errorResponse(err: FastifyError, bodyLimit: number): { statusCode: numb
       return {
         statusCode: 400,
         body: { code: ApiErrorCode.INVALID_JSON, message: "request body is not valid JSON" },
+      };
+    case "ECONNRESET":
+      // The client broke off its own request (e.g. a malformed chunked body): nobody is left to
+      // answer, and it is not the server's failure.
+      return {
+        statusCode: 400,
+        body: { code: ApiErrorCode.INVALID_REQUEST, message: "the request was aborted by the client" },
       };
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
       return {

@@ -92,14 +92,49 @@ export function encodeBlockList(blocks: readonly Uint8Array[]): Uint8Array {
   return w.finish();
 }
 
+/**
+ * The encoded blocks of a list. They are views into `bytes`, not copies: a response is decoded,
+ * imported and dropped at once, so copying each block first would only make garbage.
+ */
 export function decodeBlockList(bytes: Uint8Array, maxBlocks: number): Uint8Array[] {
   const r = new ByteReader(bytes, "block list");
   const n = r.u32("count");
   if (n > maxBlocks) {
     throw new CodecError(CodecErrorCode.TOO_LARGE, `block list of ${n} exceeds ${maxBlocks}`);
   }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: Uint8Array[] = [];
-  for (let i = 0; i < n; i++) out.push(r.varBytes(`block ${i}`, MAX_BLOCK_BYTES_LIMIT));
-  r.end();
+  let at = 4;
+  for (let i = 0; i < n; i++) {
+    if (at + 4 > bytes.length) {
+      throw new CodecError(CodecErrorCode.TRUNCATED, `block list: truncated at the length of block ${i}`, {
+        offset: at,
+      });
+    }
+    const len = view.getUint32(at);
+    if (len > MAX_BLOCK_BYTES_LIMIT) {
+      throw new CodecError(
+        CodecErrorCode.TOO_LARGE,
+        `block list: block ${i} of ${len} bytes exceeds ${MAX_BLOCK_BYTES_LIMIT}`,
+        { offset: at, length: len },
+      );
+    }
+    if (at + 4 + len > bytes.length) {
+      throw new CodecError(
+        CodecErrorCode.TRUNCATED,
+        `block list: truncated at block ${i} (needs ${len} bytes at offset ${at + 4}, ${bytes.length - at - 4} left)`,
+        { offset: at + 4 },
+      );
+    }
+    out.push(bytes.subarray(at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  if (at !== bytes.length) {
+    throw new CodecError(
+      CodecErrorCode.TRAILING_BYTES,
+      `block list: ${bytes.length - at} trailing bytes after offset ${at}`,
+      { offset: at, trailing: bytes.length - at },
+    );
+  }
   return out;
 }

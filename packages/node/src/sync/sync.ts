@@ -1,12 +1,7 @@
-import {
-  type Block,
-  BlockError,
-  decodeBlock,
-  encodeBlock,
-  equalBytes,
-  headerHash,
-  toHex,
-} from "@cardio/core";
+import { setMaxListeners } from "node:events";
+import { performance } from "node:perf_hooks";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { type Block, BlockError, decodeBlock, equalBytes, headerHash, toHex } from "@cardio/core";
 import type { Chain } from "../chain/chain.js";
 import { errorFields, type Logger, silentLogger } from "../logger.js";
 import type { Network } from "../network/index.js";
@@ -31,6 +26,19 @@ export const SyncProtocol = {
   blocksByRange: "blocks_by_range",
   blocksByHash: "blocks_by_hash",
 } as const;
+
+/** Longest run of block imports without letting the event loop serve other work, in ms. */
+const YIELD_EVERY_MS = 20;
+
+/** How long a peer whose answer could not be judged yet is passed over, in ms (at most `badPeerMs`). */
+const DEFER_PEER_MS = 10_000;
+
+/** A block of a range answer: decoded, with the bytes it came as and its id. */
+interface FetchedBlock {
+  block: Block;
+  bytes: Uint8Array;
+  hash: Uint8Array;
+}
 
 /** Sync progress, while a range sync runs. */
 export interface SyncProgress {
@@ -77,10 +85,16 @@ export class Sync {
   private readonly now: () => number;
   private readonly peers = new Map<string, StatusMessage & { at: number }>();
   private readonly bad = new Map<string, number>();
+  /** Peers whose last answer could not be judged yet (e.g. a block from our future): skipped a while. */
+  private readonly deferred = new Map<string, number>();
+  /** Aborted on stop, so a request in flight does not hold `stop()` for its whole timeout. */
+  private lifetime = new AbortController();
   private readonly resolving = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private progress: SyncProgress | undefined;
+  /** When the last progress line was logged. */
+  private lastLog = 0;
   private stopped = true;
   private readonly onConnect = (peer: string) => void this.pollPeer(peer);
   private readonly onDisconnect = (peer: string) => this.peers.delete(peer);
@@ -98,6 +112,9 @@ export class Sync {
   /** Starts polling peers; call after the network started. */
   start(): void {
     this.stopped = false;
+    this.lifetime = new AbortController();
+    // Every request in flight listens on it; dozens at once are normal, not a leak.
+    setMaxListeners(0, this.lifetime.signal);
     this.net.on("peer:connect", this.onConnect);
     this.net.on("peer:disconnect", this.onDisconnect);
     for (const p of this.net.peers()) void this.pollPeer(p);
@@ -111,6 +128,7 @@ export class Sync {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.lifetime.abort(new Error("sync stopped"));
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.net.off("peer:connect", this.onConnect);
     this.net.off("peer:disconnect", this.onDisconnect);
@@ -149,6 +167,26 @@ export class Sync {
     return true;
   }
 
+  private isDeferred(peer: string): boolean {
+    const until = this.deferred.get(peer);
+    if (until === undefined) return false;
+    if (until < this.now()) {
+      this.deferred.delete(peer);
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * The peer's answer could not be used but does not prove it dishonest (a block from a slot our
+   * clock has not reached, a fork deeper than we keep): ask others first for a while. Not doing so
+   * would stall sync, since the peer claiming the greatest height is always asked first.
+   */
+  private defer(peer: string, reason: string): void {
+    this.log.info({ peer, reason }, "sync answer unusable for now; trying other peers");
+    this.deferred.set(peer, this.now() + Math.min(this.opts.badPeerMs ?? 60_000, DEFER_PEER_MS));
+  }
+
   private penalise(peer: string, reason: string): void {
     this.log.warn({ peer, reason }, "peer served bad sync data; shunning it");
     this.bad.set(peer, this.now() + (this.opts.badPeerMs ?? 60_000));
@@ -158,7 +196,7 @@ export class Sync {
   private bestPeer(): ({ peer: string } & StatusMessage) | undefined {
     let best: ({ peer: string } & StatusMessage) | undefined;
     for (const [peer, s] of this.peers) {
-      if (this.isBad(peer)) continue;
+      if (this.isBad(peer) || this.isDeferred(peer)) continue;
       if (best === undefined || s.height > best.height) best = { peer, ...s };
     }
     return best;
@@ -177,18 +215,11 @@ export class Sync {
 
   private async serveRange(payload: Uint8Array): Promise<Uint8Array> {
     const req = decodeRangeRequest(payload);
-    const out: Uint8Array[] = [];
-    let size = 4;
     const head = this.chain.head().height;
-    for (let h = req.start; h < req.start + req.count && h <= head; h++) {
-      const b = await this.chain.canonicalBlockAt(h);
-      if (b === undefined) break;
-      const bytes = encodeBlock(b.block);
-      if (size + 4 + bytes.length > MAX_RESPONSE_BYTES && out.length > 0) break;
-      size += 4 + bytes.length;
-      out.push(bytes);
-    }
-    return encodeBlockList(out);
+    const count = Math.min(req.count, head - req.start + 1);
+    // The stored bytes go out as they are; 4 bytes of count and 4 of length per block frame them.
+    const blocks = await this.chain.canonicalRangeBytes(req.start, count, MAX_RESPONSE_BYTES - 4 - 4 * count);
+    return encodeBlockList(blocks);
   }
 
   private async serveHashes(payload: Uint8Array): Promise<Uint8Array> {
@@ -196,9 +227,8 @@ export class Sync {
     const out: Uint8Array[] = [];
     let size = 4;
     for (const h of hashes) {
-      const b = await this.chain.blockByHash(h);
-      if (b === undefined) continue;
-      const bytes = encodeBlock(b);
+      const bytes = await this.chain.blockBytesByHash(h);
+      if (bytes === undefined) continue;
       if (size + 4 + bytes.length > MAX_RESPONSE_BYTES && out.length > 0) break;
       size += 4 + bytes.length;
       out.push(bytes);
@@ -232,6 +262,7 @@ export class Sync {
     try {
       const resp = await this.net.request(peer, SyncProtocol.status, encodeStatus(this.ourStatus()), {
         timeoutMs: this.opts.requestTimeoutMs ?? 5000,
+        signal: this.lifetime.signal,
       });
       this.recordStatus(peer, decodeStatus(resp));
     } catch (err) {
@@ -248,36 +279,51 @@ export class Sync {
         this.running = undefined;
         this.progress = undefined;
         this.opts.onProgress?.(undefined);
+        // A status that arrived as the loop was ending found it still running and did not start
+        // another: check once more rather than wait for the next poll.
+        if (!this.stopped && (this.bestPeer()?.height ?? -1) > this.chain.head().height) this.kick();
       });
   }
 
-  private async fetchRange(peer: string, start: number, count: number): Promise<Block[]> {
+  /**
+   * One `blocks_by_range` request: the blocks decoded, each with the bytes it came as and its id,
+   * checked to be the asked heights and one chain. Anything else throws (and the peer is penalised).
+   */
+  private async fetchRange(peer: string, start: number, count: number): Promise<FetchedBlock[]> {
     const resp = await this.net.request(
       peer,
       SyncProtocol.blocksByRange,
       encodeRangeRequest({ start, count }),
-      {
-        timeoutMs: this.opts.requestTimeoutMs ?? 5000,
-      },
+      { timeoutMs: this.opts.requestTimeoutMs ?? 5000, signal: this.lifetime.signal },
     );
-    const blocks = decodeBlockList(resp, MAX_BLOCKS_PER_RANGE).map((b) =>
-      decodeBlock(b, this.chain.config.maxBlockBytes),
-    );
-    for (let i = 0; i < blocks.length; i++) {
-      const h = blocks[i]!.header.height;
+    const list = decodeBlockList(resp, Math.min(count, MAX_BLOCKS_PER_RANGE));
+    const out: FetchedBlock[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const bytes = list[i]!;
+      const block = decodeBlock(bytes, this.chain.config.maxBlockBytes);
+      const h = block.header.height;
       if (h !== start + i)
         throw new Error(`range answer has height ${h} at position ${i} (asked from ${start})`);
-      if (i > 0 && !equalBytes(blocks[i]!.header.parentHash, headerHash(blocks[i - 1]!.header))) {
+      if (i > 0 && !equalBytes(block.header.parentHash, out[i - 1]!.hash)) {
         throw new Error(`range answer is not a chain at height ${h}`);
       }
+      out.push({ block, bytes, hash: headerHash(block.header) });
     }
-    return blocks;
+    return out;
+  }
+
+  /** Starts fetching a batch now; its failure is seen when (if) it is awaited, never unhandled. */
+  private prefetch(peer: string, start: number, count: number): Promise<FetchedBlock[]> {
+    const p = this.fetchRange(peer, start, count);
+    p.catch(() => undefined);
+    return p;
   }
 
   private async rangeSync(): Promise<void> {
     const startedAt = this.now();
     const startHeight = this.chain.head().height;
-    let lastLog = 0;
+    const batchSize = Math.min(this.opts.batchSize ?? MAX_BLOCKS_PER_RANGE, MAX_BLOCKS_PER_RANGE);
+    this.lastLog = 0;
     for (;;) {
       if (this.stopped) return;
       const best = this.bestPeer();
@@ -286,65 +332,92 @@ export class Sync {
       const peer = best.peer;
       let start = ours + 1;
       let back = 1;
+      /** The next batch, asked for while the current one is imported. */
+      let next: { start: number; blocks: Promise<FetchedBlock[]> } | undefined;
       try {
         for (;;) {
           if (this.stopped) return;
-          const count = Math.min(this.opts.batchSize ?? MAX_BLOCKS_PER_RANGE, best.height - start + 1);
+          const count = Math.min(batchSize, best.height - start + 1);
           if (count <= 0) break;
-          const blocks = await this.fetchRange(peer, start, count);
+          const blocks = await (next?.start === start ? next.blocks : this.fetchRange(peer, start, count));
+          next = undefined;
           if (blocks.length === 0) {
-            this.peers.delete(peer); // its chain changed; poll again later
-            break;
+            // Heights never go down, so an honest peer has every height up to the one it claimed.
+            throw new Error(`no blocks from ${start} below its claimed height ${best.height}`);
           }
-          if (!this.chain.knows(blocks[0]!.header.parentHash)) {
+          if (!this.chain.knows(blocks[0]!.block.header.parentHash)) {
             if (start <= 1) throw new Error("peer's chain does not attach to our genesis");
             // A fork below our head: walk back, doubling, to the common ancestor.
             start = Math.max(1, start - back);
             back *= 2;
             continue;
           }
-          for (const block of blocks) {
-            const r = await this.chain.importBlock(block, "sync");
+          const after = blocks.at(-1)!.block.header.height + 1;
+          if (after <= best.height) {
+            next = {
+              start: after,
+              blocks: this.prefetch(peer, after, Math.min(batchSize, best.height - after + 1)),
+            };
+          }
+          let slice = performance.now();
+          for (const { block, bytes, hash } of blocks) {
+            const r = await this.chain.importBlock(block, "sync", undefined, { bytes, hash });
             if (r.status === "orphan") throw new Error("range block became an orphan");
+            // With an in-memory store an import never waits for I/O, so a batch would hold the event
+            // loop for its whole length: no gossip, no slot ticks, and the prefetched answer would sit
+            // unread until its request timed out. Let other work in every few milliseconds.
+            if (performance.now() - slice > YIELD_EVERY_MS) {
+              await yieldToEventLoop();
+              if (this.stopped) return;
+              slice = performance.now();
+            }
           }
-          start = blocks.at(-1)!.header.height + 1;
-          const done = this.chain.head().height - startHeight;
-          const elapsed = Math.max(1, this.now() - startedAt) / 1000;
-          const rate = done / elapsed;
-          const target = best.height;
-          this.progress = {
-            done: Math.max(0, done),
-            target: target - startHeight,
-            blocksPerSecond: rate,
-            etaSeconds:
-              rate > 0 ? Math.max(0, (target - this.chain.head().height) / rate) : Number.POSITIVE_INFINITY,
-          };
-          this.opts.onProgress?.(this.progress);
-          if (this.now() - lastLog > 1000 || start > target) {
-            lastLog = this.now();
-            this.log.info(
-              {
-                done: this.progress.done,
-                total: this.progress.target,
-                blocksPerSecond: Math.round(rate),
-                etaSeconds: Number.isFinite(this.progress.etaSeconds)
-                  ? Math.round(this.progress.etaSeconds)
-                  : null,
-                peer,
-              },
-              `syncing: ${this.progress.done}/${this.progress.target} blocks, ${Math.round(rate)} blocks/s`,
-            );
-          }
+          start = after;
+          this.reportProgress(startedAt, startHeight, best.height, peer, start > best.height);
           if (start > best.height) break;
         }
       } catch (err) {
+        if (this.stopped) return;
         if (err instanceof BlockError && err.verdict === "ignore") {
-          // E.g. the peer is ahead of our clock; not its fault. Try again on the next poll.
-          this.log.debug({ peer, code: err.code }, "sync batch ignored");
-          return;
+          // E.g. the peer is ahead of our clock: maybe not its fault, but another peer may serve us.
+          this.defer(peer, `${err.code}: ${err.message}`);
+          continue;
         }
         this.penalise(peer, err instanceof Error ? err.message : String(err));
       }
+    }
+  }
+
+  private reportProgress(
+    startedAt: number,
+    startHeight: number,
+    target: number,
+    peer: string,
+    last: boolean,
+  ): void {
+    const height = this.chain.head().height;
+    const done = height - startHeight;
+    const elapsed = Math.max(1, this.now() - startedAt) / 1000;
+    const rate = done / elapsed;
+    this.progress = {
+      done: Math.max(0, done),
+      target: target - startHeight,
+      blocksPerSecond: rate,
+      etaSeconds: rate > 0 ? Math.max(0, (target - height) / rate) : Number.POSITIVE_INFINITY,
+    };
+    this.opts.onProgress?.(this.progress);
+    if (this.now() - this.lastLog > 1000 || last) {
+      this.lastLog = this.now();
+      this.log.info(
+        {
+          done: this.progress.done,
+          total: this.progress.target,
+          blocksPerSecond: Math.round(rate),
+          etaSeconds: Number.isFinite(this.progress.etaSeconds) ? Math.round(this.progress.etaSeconds) : null,
+          peer,
+        },
+        `syncing: ${this.progress.done}/${this.progress.target} blocks, ${Math.round(rate)} blocks/s`,
+      );
     }
   }
 
@@ -353,13 +426,22 @@ export class Sync {
    * peer), up to `maxOrphanDepth`, importing them; beyond that, fall back to range sync.
    */
   async resolveOrphan(block: Block, fromPeer: string): Promise<void> {
+    if (this.stopped) return;
+    const maxDepth = this.opts.maxOrphanDepth ?? 32;
+    // A range sync under way will import the parents (and the orphan pool hands it this block).
+    if (this.running !== undefined) return;
     let missing = block.header.parentHash;
     const key = toHex(missing);
     if (this.resolving.has(key)) return;
     this.resolving.add(key);
     try {
-      const maxDepth = this.opts.maxOrphanDepth ?? 32;
-      for (let depth = 0; depth < maxDepth && !this.stopped; depth++) {
+      if (block.header.height - this.chain.head().height > maxDepth) {
+        // Too far behind for one-by-one fetching: learn the relayer's head and range-sync to it.
+        await this.pollPeer(fromPeer);
+        this.kick();
+        return;
+      }
+      for (let depth = 0; depth < maxDepth && !this.stopped && this.running === undefined; depth++) {
         if (this.chain.knows(missing)) return;
         const fetched = await this.fetchByHash(missing, fromPeer);
         if (fetched === undefined) return;
@@ -385,6 +467,7 @@ export class Sync {
       try {
         const resp = await this.net.request(peer, SyncProtocol.blocksByHash, encodeHashesRequest([hash]), {
           timeoutMs: this.opts.requestTimeoutMs ?? 5000,
+          signal: this.lifetime.signal,
         });
         const list = decodeBlockList(resp, MAX_HASHES_PER_REQUEST);
         if (list.length === 0) continue;
