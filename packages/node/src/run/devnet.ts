@@ -45,7 +45,8 @@ export async function runDevnet(opts: RunDevnetOptions): Promise<void> {
     validators: opts.nodes,
     stakes: devnetStakes(opts.nodes),
     slotMs: opts.slotMs,
-    genesisTime: Date.now() + 2000,
+    // Slot 1, the first that can hold a block, starts 1.5 s from now: time for the nodes to start.
+    genesisTime: Date.now() + 1500 - opts.slotMs,
   });
   const keyFile = (i: number) => join(dir, `node-${i}.key`);
   if (opts.fresh || !existsSync(genesisFile)) {
@@ -74,6 +75,8 @@ export async function runDevnet(opts: RunDevnetOptions): Promise<void> {
     const child = spawn(
       process.execPath,
       [
+        // A small young generation keeps an idle node's RSS well under 120 MB (measured: ~98 vs ~120).
+        "--max-semi-space-size=1",
         bin,
         "start",
         "--key",
