@@ -15,10 +15,14 @@ import {
   type ForkNode,
   type Genesis,
   genesisBlock,
+  getAccount,
   headerHash,
+  isValidHeaderSignature,
   lotteryWinner,
+  MAX_CLOCK_DISPARITY_MS,
   type Reorg,
   type SignedTx,
+  slotAt,
   stateRoot,
   toHex,
   transitionBlock,
@@ -339,6 +343,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
           `height ${block.header.height} is below the kept root`,
         );
       }
+      this.assertPlausibleOrphan(block);
       this.orphans.add(block, hex);
       return { status: "orphan", hash };
     }
@@ -372,6 +377,31 @@ export class Chain extends TypedEmitter<ChainEvents> {
       }
     }
     return result;
+  }
+
+  /**
+   * Cheap checks before holding a block whose parent is unknown, so that orphans cost their sender
+   * something: a height the slot allows, a slot that has begun, a proposer that has stake on our head,
+   * and its valid signature (a forged one is REJECTed, penalising the sender).
+   */
+  private assertPlausibleOrphan(block: Block): void {
+    const h = block.header;
+    if (h.height > h.slot) {
+      throw new BlockError(
+        BlockErrorCode.WRONG_HEIGHT,
+        `height ${h.height} cannot be reached by slot ${h.slot}`,
+      );
+    }
+    const latest = slotAt(this.config, this.now() + MAX_CLOCK_DISPARITY_MS);
+    if (h.slot > latest) {
+      throw new BlockError(BlockErrorCode.FUTURE_SLOT, `slot ${h.slot} has not started (current ${latest})`);
+    }
+    if (getAccount(this.fc.head().state, h.proposer).stake < this.config.minStake) {
+      throw new BlockError(BlockErrorCode.UNKNOWN_PARENT, "orphan from a proposer with no stake on our head");
+    }
+    if (!isValidHeaderSignature(h, this.config.chainId)) {
+      throw new BlockError(BlockErrorCode.BAD_SIGNATURE, "header signature does not verify for its proposer");
+    }
   }
 
   private async importOnParent(

@@ -70,7 +70,9 @@ export function gossipsubConfig(options: GossipsubConfigOptions): Partial<Gossip
   });
   return {
     globalSignaturePolicy: StrictNoSign,
-    msgIdFn: (msg) => hash("sha256", msg.data, "buffer"),
+    // The topic is part of the id: otherwise a transaction's bytes published first on the blocks topic
+    // would make every node drop the real transaction as a duplicate.
+    msgIdFn: (msg) => hash("sha256", Buffer.concat([Buffer.from(`${msg.topic}\n`), msg.data]), "buffer"),
     msgIdToStrFn: (id) => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("hex"),
     asyncValidation: true,
     allowPublishToZeroTopicPeers: true,

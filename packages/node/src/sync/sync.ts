@@ -1,7 +1,16 @@
 import { setMaxListeners } from "node:events";
 import { performance } from "node:perf_hooks";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { type Block, BlockError, decodeBlock, equalBytes, headerHash, toHex } from "@cardio/core";
+import {
+  type Block,
+  BlockError,
+  decodeBlock,
+  equalBytes,
+  headerHash,
+  MAX_CLOCK_DISPARITY_MS,
+  slotAt,
+  toHex,
+} from "@cardio/core";
 import type { Chain } from "../chain/chain.js";
 import { errorFields, type Logger, silentLogger } from "../logger.js";
 import type { Network } from "../network/index.js";
@@ -26,6 +35,9 @@ export const SyncProtocol = {
   blocksByRange: "blocks_by_range",
   blocksByHash: "blocks_by_hash",
 } as const;
+
+/** Orphan ancestor lookups in flight at once; more orphans wait for the next gossip or a range sync. */
+const MAX_CONCURRENT_ORPHAN_LOOKUPS = 4;
 
 /** Longest run of block imports without letting the event loop serve other work, in ms. */
 const YIELD_EVERY_MS = 20;
@@ -250,7 +262,20 @@ export class Sync {
       );
       this.peers.delete(peer);
       this.bad.set(peer, this.now() + 10 * 60_000);
-      void this.net.hangUp(peer).catch(() => undefined);
+      // Later, not now: when this came in a request, the peer should still get our status answer.
+      setTimeout(() => void this.net.hangUp(peer).catch(() => undefined), 1000).unref();
+      return;
+    }
+    // Every block is in a later slot than its parent, so no honest chain is higher than the slot.
+    // Before genesis slotAt is -1, and genesis (height 0, slot 0) is what everyone has.
+    const maxHeight = Math.max(0, slotAt(this.chain.config, this.now() + MAX_CLOCK_DISPARITY_MS));
+    if (s.height > maxHeight || s.slot > maxHeight) {
+      this.log.warn(
+        { peer, height: s.height, slot: s.slot, maxHeight },
+        "peer claims a chain the clock does not allow",
+      );
+      this.peers.delete(peer);
+      this.bad.set(peer, this.now() + (this.opts.badPeerMs ?? 60_000));
       return;
     }
     this.peers.set(peer, { ...s, at: this.now() });
@@ -432,7 +457,8 @@ export class Sync {
     if (this.running !== undefined) return;
     let missing = block.header.parentHash;
     const key = toHex(missing);
-    if (this.resolving.has(key)) return;
+    // Bounded: a peer sending many orphans must not get one lookup per orphan.
+    if (this.resolving.has(key) || this.resolving.size >= MAX_CONCURRENT_ORPHAN_LOOKUPS) return;
     this.resolving.add(key);
     try {
       if (block.header.height - this.chain.head().height > maxDepth) {
