@@ -42,8 +42,11 @@ describe("gossipsub configuration", () => {
     });
     const data = new TextEncoder().encode("block");
     const id = config.msgIdFn!({ type: "unsigned", topic: "t", data }) as Uint8Array;
-    expect(config.msgIdToStrFn!(id)).toBe(createHash("sha256").update(data).digest("hex"));
+    // sha256(topic ‖ "\n" ‖ data): the same bytes on another topic are another message.
+    expect(config.msgIdToStrFn!(id)).toBe(createHash("sha256").update("t\n").update(data).digest("hex"));
     expect(config.msgIdToStrFn!(id)).toMatch(/^[0-9a-f]{64}$/);
+    const other = config.msgIdFn!({ type: "unsigned", topic: "u", data }) as Uint8Array;
+    expect(config.msgIdToStrFn!(other)).not.toBe(config.msgIdToStrFn!(id));
   });
 
   it("whitelists loopback from the IP-colocation penalty and punishes invalid messages", () => {
