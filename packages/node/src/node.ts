@@ -51,6 +51,7 @@ class Node implements CardioNode {
   private readonly journal: MempoolJournal;
   private readonly now: () => number;
   private running = false;
+  private slotTask: Promise<void> = Promise.resolve();
   private readonly forged = new Map<string, number>();
   private readonly unsubscribe: Array<() => void> = [];
   /** Winner drawn at the start of the previous slot, to report whether it filled its slot. */
@@ -158,6 +159,7 @@ class Node implements CardioNode {
 
   private async stopParts(): Promise<void> {
     this.ticker.stop();
+    await this.slotTask;
     for (const u of this.unsubscribe.splice(0)) u();
     await this.sync.stop();
     this.journal.stop();

@@ -46,7 +46,10 @@ export function parseBpm(text: string): number {
 /** A whole number in `[min, max]` (ports, counts, nonces, slot lengths). */
 export function parseInteger(text: string, what: string, min: number, max: number): number {
   const t = text.trim();
-  const value = DIGITS_RE.test(t) ? Number(t) : Number.NaN;
+  // A sign is allowed only where the range has negative numbers (e.g. a clock offset).
+  const signed = min < 0 && t.startsWith("-");
+  const digits = signed ? t.slice(1) : t;
+  const value = DIGITS_RE.test(digits) ? (signed ? -Number(digits) : Number(digits)) : Number.NaN;
   if (!Number.isSafeInteger(value) || value < min || value > max) {
     throw inputError(`${what} must be a whole number from ${min} to ${max}, got ${quote(text)}`);
   }
