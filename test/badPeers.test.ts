@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { keyPairFromSeed } from "@cardio/core";
+import { keyPairFromSeed, slotAt } from "@cardio/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type CardioNode, createNode } from "../packages/node/src/index.js";
 import { type Cluster, startCluster, waitForHeight } from "./helpers/cluster.js";
@@ -59,8 +59,10 @@ describe("bad sync peers", () => {
       genesisHash: source.chain.genesisHash,
       behaviour,
       source: (h) => source.chain.canonicalBlockAt(h),
+      // The current slot: above every honest head, and the most the clock lets anyone claim.
+      claimedHeight: () => slotAt(cluster.genesis, Date.now()),
     });
-    // A follower (not in genesis) that first knows only the bad peer, which claims height 1,000,000.
+    // A follower (not in genesis) that first knows only the bad peer, which claims the greatest height.
     const log = recordingLogger();
     joiner = createNode({
       logger: log,

@@ -201,8 +201,11 @@ export interface BadPeerOptions {
   behaviour: BadBehaviour;
   /** The honest chain, for behaviours that mix real blocks in (`node.chain.canonicalBlockAt`). */
   source: (height: number) => Promise<{ hash: Uint8Array; block: Block } | undefined>;
-  /** Height claimed in `status` answers (default 1,000,000). */
-  claimedHeight?: number;
+  /**
+   * Height claimed in `status` answers, read at each answer. A node refuses a claim its clock rules out
+   * (a height above the current slot), so the most a liar can plausibly claim is the current slot.
+   */
+  claimedHeight: () => number;
 }
 
 export interface BadPeer {
@@ -235,12 +238,11 @@ function okFrame(body: Uint8Array): Uint8Array {
 }
 
 /**
- * A raw libp2p peer (its own key, the chain's protocol ids) that claims a far higher chain than it
- * has in `status` and answers `blocks_by_range` according to `behaviour`. It speaks the request/
+ * A raw libp2p peer (its own key, the chain's protocol ids) that claims in `status` a higher chain
+ * than anyone has and answers `blocks_by_range` according to `behaviour`. It speaks the request/
  * response framing itself, byte by byte, so it can also break the framing.
  */
 export async function startBadPeer(opts: BadPeerOptions): Promise<BadPeer> {
-  const claimedHeight = opts.claimedHeight ?? 1_000_000;
   let rangeRequests = 0;
   let statusRequests = 0;
   const node: Libp2p = await createLibp2p({
@@ -353,13 +355,9 @@ export async function startBadPeer(opts: BadPeerOptions): Promise<BadPeer> {
     (data) =>
       void serve(data, async () => {
         statusRequests++;
+        const height = opts.claimedHeight();
         return okFrame(
-          encodeStatus({
-            genesisHash: opts.genesisHash,
-            headHash: randomHash(),
-            height: claimedHeight,
-            slot: claimedHeight,
-          }),
+          encodeStatus({ genesisHash: opts.genesisHash, headHash: randomHash(), height, slot: height }),
         );
       }),
     { maxInboundStreams: 64 },
