@@ -22,6 +22,7 @@ import { createForger, type Forger } from "./forger/forger.js";
 import { errorFields, type Logger, silentLogger } from "./logger.js";
 import { createMempool, type Mempool, MempoolError } from "./mempool/mempool.js";
 import { createMempoolJournal, type MempoolJournal } from "./mempool/mempoolJournal.js";
+import { createTxExchange, type TxExchange } from "./mempool/txExchange.js";
 import { bindChainMetrics } from "./metrics/bindChainMetrics.js";
 import { createNodeMetrics, type NodeMetrics } from "./metrics/nodeMetrics.js";
 import { createNetwork, type Network, type Verdict } from "./network/index.js";
@@ -49,6 +50,7 @@ class Node implements CardioNode {
   private readonly ticker: SlotTicker;
   private readonly sync: Sync;
   private readonly journal: MempoolJournal;
+  private readonly txExchange: TxExchange;
   private readonly now: () => number;
   private running = false;
   private slotTask: Promise<void> = Promise.resolve();
@@ -96,6 +98,17 @@ class Node implements CardioNode {
         }
       },
     });
+    this.txExchange = createTxExchange({
+      mempool: this.mempool,
+      network: this.network,
+      logger: this.log,
+      head: () => {
+        const head = this.chain.head();
+        return { state: head.state, slot: Math.max(this.ticker.currentSlot(), head.slot + 1) };
+      },
+      ...(opts.txPullIntervalMs === undefined ? {} : { intervalMs: opts.txPullIntervalMs }),
+      onPulled: (outcome) => this.m.mempoolPulled.inc({ outcome }),
+    });
     this.forger = createForger({
       chain: this.chain,
       mempool: this.mempool,
@@ -133,10 +146,19 @@ class Node implements CardioNode {
         }),
       );
       this.unsubscribe.push(bindChainMetrics({ chain: this.chain, mempool: this.mempool, metrics: this.m }));
+      // Counted on (dis)connection, not per head: listing peers builds a PeerId per connection.
+      const countPeers = () => this.m.peers.set(this.network.peers().length);
+      this.network.on("peer:connect", countPeers);
+      this.network.on("peer:disconnect", countPeers);
+      this.unsubscribe.push(() => {
+        this.network.off("peer:connect", countPeers);
+        this.network.off("peer:disconnect", countPeers);
+      });
       this.network.onMessage(this.network.topics.blocks, (data, from) => this.onBlockMessage(data, from));
       this.network.onMessage(this.network.topics.txs, (data) => this.onTxMessage(data));
       await this.network.start();
       this.sync.start();
+      this.txExchange.start();
       this.updateHeadMetrics();
       this.ticker.start();
       this.running = true;
@@ -161,6 +183,7 @@ class Node implements CardioNode {
     this.ticker.stop();
     await this.slotTask;
     for (const u of this.unsubscribe.splice(0)) u();
+    await this.txExchange.stop();
     await this.sync.stop();
     this.journal.stop();
     await this.network.stop().catch((err: unknown) => this.log.warn(errorFields(err), "network stop failed"));
@@ -383,7 +406,6 @@ class Node implements CardioNode {
     this.m.headHeight.set(head.height);
     this.m.headSlot.set(head.slot);
     this.m.mempoolSize.set(this.mempool.size);
-    this.m.peers.set(this.network.peers().length);
   }
 
   private async onSlot(slot: number): Promise<void> {

@@ -74,6 +74,8 @@ export interface CardioNodeOptions {
   forge?: boolean;
   /** Most pending transactions (default 10,000). */
   mempoolSize?: number;
+  /** Mean interval between pulls of a random peer's pending transactions, in ms (default 10 000). */
+  txPullIntervalMs?: number;
   /** Sync tuning (see `SyncOptions`). */
   sync?: Partial<
     Pick<

@@ -91,6 +91,16 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
     return this.byId.get(idHex)?.tx;
   }
 
+  /** Ids (hex) of the pending transactions, oldest first. */
+  ids(): IterableIterator<string> {
+    return this.byId.keys();
+  }
+
+  /** The pending transactions with their ids (hex), oldest first. */
+  *entries(): IterableIterator<{ id: string; tx: SignedTx }> {
+    for (const e of this.byId.values()) yield { id: e.id, tx: e.tx };
+  }
+
   /**
    * Validates `tx` against `head` (signature unless `verified`, nonce, balance given the sender's
    * earlier pending transactions) and holds it. Throws `TxError` or `MempoolError`; returns the id.

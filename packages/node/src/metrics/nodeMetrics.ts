@@ -57,6 +57,11 @@ export interface NodeMetrics {
   readonly gossipMessages: Counter<"topic" | "verdict">;
   /** `cardio_mempool_dropped_total{reason}`: pending transactions dropped without being included. */
   readonly mempoolDropped: Counter<"reason">;
+  /**
+   * `cardio_mempool_pulled_total{outcome}`: transactions received through `pending_txs` pulls: `added`
+   * to the pool, already `known` (or no longer applicable), or `invalid` (a lying peer).
+   */
+  readonly mempoolPulled: Counter<"outcome">;
   /** `cardio_reorgs_total`: head changes to another branch (not a plain extension of the old head). */
   readonly reorgs: Counter;
   /** `cardio_block_import_seconds`: time to validate, apply and persist one block. */
@@ -109,6 +114,12 @@ export function createNodeMetrics(registry: Registry, opts: NodeMetricsOptions =
       name: "cardio_mempool_dropped_total",
       help: "Pending transactions dropped without inclusion, by reason (evicted, invalid, replaced).",
       labelNames: ["reason"] as const,
+      registers,
+    }),
+    mempoolPulled: new Counter({
+      name: "cardio_mempool_pulled_total",
+      help: "Transactions received by pulling peers' pending transactions, by outcome (added, known, invalid).",
+      labelNames: ["outcome"] as const,
       registers,
     }),
     reorgs: counter("cardio_reorgs_total", "Head changes to another branch."),

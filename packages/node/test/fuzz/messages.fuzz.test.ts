@@ -10,6 +10,14 @@ import { afterAll, describe, expect, it } from "vitest";
 import { corpus } from "../../../core/test/fuzz/corpus.js";
 import { fuzzParams, fuzzRuns, fuzzTimeout, hostileBytes, Tally } from "../../../core/test/fuzz/fuzz.js";
 import {
+  decodePendingTxsRequest,
+  decodePendingTxsResponse,
+  encodePendingTxsRequest,
+  encodePendingTxsResponse,
+  MAX_KNOWN_IDS,
+  MAX_PENDING_TXS_PER_RESPONSE,
+} from "../../src/mempool/pendingTxsMessages.js";
+import {
   decodeBlockList,
   decodeHashesRequest,
   decodeRangeRequest,
@@ -128,6 +136,46 @@ describe("fuzz: sync message decoders", () => {
         encodeBlockList,
         (list) => {
           expect(list.length).toBeLessThanOrEqual(max);
+        },
+      );
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "pending_txs request",
+    () => {
+      const lists = [0, 1, 9].map((n) =>
+        encodePendingTxsRequest(Array.from({ length: n }, (_, i) => hash(i).subarray(0, 8))),
+      );
+      fuzzDecoder(
+        "pending_txs request",
+        lists,
+        decodePendingTxsRequest,
+        (ids) => encodePendingTxsRequest(ids.map((h) => Uint8Array.from(Buffer.from(h, "hex")))),
+        (ids) => {
+          expect(ids.length).toBeLessThanOrEqual(MAX_KNOWN_IDS);
+        },
+      );
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "pending_txs response",
+    () => {
+      const lists = [
+        encodePendingTxsResponse([]),
+        encodePendingTxsResponse(C.encodedTxs.slice(0, 3)),
+        encodePendingTxsResponse([new Uint8Array(0), Uint8Array.of(7)]),
+      ];
+      fuzzDecoder(
+        "pending_txs response",
+        lists,
+        decodePendingTxsResponse,
+        encodePendingTxsResponse,
+        (txs) => {
+          expect(txs.length).toBeLessThanOrEqual(MAX_PENDING_TXS_PER_RESPONSE);
         },
       );
     },

@@ -19,6 +19,7 @@
 import {
   CodecError,
   decodeBlock,
+  decodeTx,
   encodeBlock,
   equalBytes,
   headerHash,
@@ -28,6 +29,12 @@ import {
 } from "@cardio/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { concat, hostileBytes, netRuns, samples, Tally } from "../../../core/test/fuzz/fuzz.js";
+import {
+  decodePendingTxsRequest,
+  decodePendingTxsResponse,
+  encodePendingTxsRequest,
+  MAX_PENDING_TXS_PER_RESPONSE,
+} from "../../src/mempool/pendingTxsMessages.js";
 import { ReqRespError, ReqRespErrorCode } from "../../src/network/index.js";
 import {
   decodeBlockList,
@@ -282,11 +289,41 @@ describe("fuzz: request/response handlers of a real node, over the network", () 
   );
 
   it(
+    "pending_txs: refused with an error frame, or answered with well-formed transactions the asker lacks",
+    async () => {
+      const seeds = [
+        encodePendingTxsRequest([]),
+        encodePendingTxsRequest([sha256(utf8("a")).subarray(0, 8)]),
+        encodePendingTxsRequest(Array.from({ length: 40 }, (_, i) => sha256(utf8(`t${i}`)).subarray(0, 8))),
+      ];
+      const inputs = samples(hostileBytes(seeds, 400), N, "reqresp/pending_txs");
+      const { outcomes, ms } = await requestEach(
+        "pending_txs",
+        inputs.map((x) => x.bytes),
+      );
+      const tally = new Tally();
+      outcomes.forEach((o, i) => {
+        const payload = inputs[i]!.bytes;
+        const decodable = codecOk(() => decodePendingTxsRequest(payload));
+        judge(tally, inputs[i]!.origin, decodable, o, (body) => {
+          const txs = decodePendingTxsResponse(body);
+          expect(txs.length).toBeLessThanOrEqual(MAX_PENDING_TXS_PER_RESPONSE);
+          for (const tx of txs) decodeTx(tx);
+          return txs.length === 0 ? "empty" : "txs";
+        });
+      });
+      report.push(`pending_txs: ${tally} in ${(ms / 1000).toFixed(1)} s`);
+      expect(tally.outcomes["error-frame"]).toBeGreaterThan(0);
+    },
+    TIMEOUT,
+  );
+
+  it(
     "raw frames: answered with a well-formed frame or dropped, quickly, and the node keeps serving",
     async () => {
       const raw = await startRawPeer(victim);
       const tally = new Tally();
-      const names = ["status", "blocks_by_range", "blocks_by_hash"];
+      const names = ["status", "blocks_by_range", "blocks_by_hash", "pending_txs"];
       const h = victim.node.head().height;
       const goodRequests = [
         encodeStatus({
