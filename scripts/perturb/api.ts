@@ -9,6 +9,9 @@ import {
   toHex,
   txId,
 } from "../../packages/core/src/index.js";
+import type { BlockJson, HeaderJson, TxJson } from "../../packages/node/src/api/json.js";
+
+export type { BlockJson, HeaderJson, TxJson };
 
 /*
  * The harness reads every node only through its HTTP API, as an operator would: /status, /blocks
@@ -61,35 +64,6 @@ export interface StatusJson {
   syncState: "synced" | "syncing";
   peers: number;
   mempoolSize: number;
-}
-
-export interface HeaderJson {
-  hash: string;
-  height: number;
-  slot: number;
-  parentHash: string;
-  proposer: string;
-  txRoot: string;
-  stateRoot: string;
-  signature: string;
-}
-
-export interface TxJson {
-  id: string;
-  kind: "transfer" | "stake" | "unstake" | "bpm" | "evidence";
-  from: string;
-  nonce: number;
-  fee: string;
-  to?: string;
-  amount?: string;
-  bpm?: number;
-  headerA?: HeaderJson;
-  headerB?: HeaderJson;
-  signature: string;
-}
-
-export interface BlockJson extends HeaderJson {
-  txs: TxJson[];
 }
 
 export interface AccountJson {

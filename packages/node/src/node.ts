@@ -53,7 +53,8 @@ class Node implements CardioNode {
   private readonly txExchange: TxExchange;
   private readonly now: () => number;
   private running = false;
-  private slotTask: Promise<void> = Promise.resolve();
+  /** Slot handlers still running; stop waits for them before closing the network and the store. */
+  private readonly slotTasks = new Set<Promise<void>>();
   private readonly forged = new Map<string, number>();
   private readonly unsubscribe: Array<() => void> = [];
   /** Winner drawn at the start of the previous slot, to report whether it filled its slot. */
@@ -125,7 +126,13 @@ class Node implements CardioNode {
     this.ticker = createSlotTicker({
       config: opts.genesis,
       now: this.now,
-      onSlot: (s) => void this.onSlot(s),
+      onSlot: (s) => {
+        const task = this.onSlot(s).catch((err: unknown) =>
+          this.log.error(errorFields(err), "slot handling failed"),
+        );
+        this.slotTasks.add(task);
+        void task.finally(() => this.slotTasks.delete(task));
+      },
     });
   }
 
@@ -181,7 +188,8 @@ class Node implements CardioNode {
 
   private async stopParts(): Promise<void> {
     this.ticker.stop();
-    await this.slotTask;
+    // A forger that already signed finishes publishing and importing its block before the store closes.
+    await Promise.all(this.slotTasks);
     for (const u of this.unsubscribe.splice(0)) u();
     await this.txExchange.stop();
     await this.sync.stop();
