@@ -1,6 +1,15 @@
-import { execFile } from "node:child_process";
-import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import {
+  killNetnsProcesses,
+  type NamingScheme,
+  ownedNames,
+  removeStaleRuns as removeStaleRunsOf,
+  runAlive as runAliveIn,
+  sh,
+} from "../lib/netnsNames.js";
+
+export { sh };
 
 /*
  * Network namespaces on one Linux bridge: what a compose network gives its containers (one IP
@@ -21,16 +30,11 @@ const VETH_PREFIX = "ccv";
 /** The subnet of every run: namespaces only, never on the host, so runs do not clash. */
 export const SUBNET = "10.200.0";
 const ETC_NETNS = "/etc/netns";
-
-/** Runs a command; rejects with its stderr on a non-zero exit. */
-export function sh(cmd: string, args: string[], timeoutMs = 15_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: timeoutMs, encoding: "utf8" }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(" ")}: ${stderr.trim() || err.message}`));
-      else resolve(stdout);
-    });
-  });
-}
+const SCHEME: NamingScheme = {
+  netnsPrefix: NETNS_PREFIX,
+  linkPattern: new RegExp(`^(?:${BRIDGE_PREFIX}([0-9a-z]+)|${VETH_PREFIX}([0-9a-z]+)n[0-9]+)$`),
+  cmdlinePattern: /compose-netns/,
+};
 
 /** One namespace of a run. */
 export interface Host {
@@ -122,92 +126,17 @@ export class NetnsRun {
   }
 }
 
-/** SIGKILLs every process still inside a namespace. */
-async function killNetnsProcesses(netns: string): Promise<void> {
-  let out: string;
-  try {
-    out = await sh("ip", ["netns", "pids", netns]);
-  } catch {
-    return;
-  }
-  for (const pid of out.split(/\s+/).filter((p) => /^[0-9]+$/.test(p))) {
-    try {
-      process.kill(Number(pid), "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-}
-
 /** Names (netns, links, /etc/netns dirs) that belong to run `runId` and still exist. */
 export async function leftovers(runId: string): Promise<string[]> {
-  return (await ownedNames()).filter((n) => n.runId === runId).map((n) => n.name);
+  return (await ownedNames(SCHEME)).filter((n) => n.runId === runId).map((n) => n.name);
 }
 
-interface OwnedName {
-  kind: "netns" | "link" | "etc";
-  name: string;
-  runId: string;
-}
-
-async function ownedNames(): Promise<OwnedName[]> {
-  const out: OwnedName[] = [];
-  const netns = await sh("ip", ["netns", "list"]).catch(() => "");
-  for (const line of netns.split("\n")) {
-    const name = line.split(/\s+/)[0] ?? "";
-    const m = new RegExp(`^${NETNS_PREFIX}([0-9a-z]+)-[0-9]+$`).exec(name);
-    if (m !== null) out.push({ kind: "netns", name, runId: m[1]! });
-  }
-  const links = await sh("ip", ["-o", "link", "show"]).catch(() => "");
-  for (const line of links.split("\n")) {
-    const name = /^[0-9]+:\s+([^:@\s]+)/.exec(line)?.[1] ?? "";
-    const m =
-      new RegExp(`^${BRIDGE_PREFIX}([0-9a-z]+)$`).exec(name) ??
-      new RegExp(`^${VETH_PREFIX}([0-9a-z]+)n[0-9]+$`).exec(name);
-    if (m !== null) out.push({ kind: "link", name, runId: m[1]! });
-  }
-  const etc = await readdir(ETC_NETNS).catch(() => [] as string[]);
-  for (const name of etc) {
-    const m = new RegExp(`^${NETNS_PREFIX}([0-9a-z]+)-[0-9]+$`).exec(name);
-    if (m !== null) out.push({ kind: "etc", name: join(ETC_NETNS, name), runId: m[1]! });
-  }
-  return out;
-}
-
-/** Whether the harness run `runId` (a pid in base 36) is still alive. */
-export async function runAlive(runId: string): Promise<boolean> {
-  const pid = Number.parseInt(runId, 36);
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A live pid may have been reused by another program: it must still be a compose-netns run.
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-  return cmdline.includes("compose-netns");
+/** Whether the compose-netns run `runId` (a pid in base 36) is still alive. */
+export function runAlive(runId: string): Promise<boolean> {
+  return runAliveIn(runId, SCHEME);
 }
 
 /** Removes namespaces, links and /etc/netns entries of earlier runs whose process is gone. */
-export async function removeStaleRuns(): Promise<string[]> {
-  const removed: string[] = [];
-  const names = await ownedNames();
-  const dead = new Map<string, boolean>();
-  for (const n of names) if (!dead.has(n.runId)) dead.set(n.runId, !(await runAlive(n.runId)));
-  for (const n of names.filter((x) => x.kind === "netns" && dead.get(x.runId))) {
-    await killNetnsProcesses(n.name);
-    await sh("ip", ["netns", "del", n.name]).catch(() => {});
-    removed.push(n.name);
-  }
-  for (const n of names.filter((x) => x.kind === "link" && dead.get(x.runId))) {
-    // Deleting the netns already took its veth pair; what is left is bridges and strays.
-    await sh("ip", ["link", "del", n.name]).catch(() => {});
-    removed.push(n.name);
-  }
-  for (const n of names.filter((x) => x.kind === "etc" && dead.get(x.runId))) {
-    await rm(n.name, { recursive: true, force: true });
-    removed.push(n.name);
-  }
-  if (removed.length > 0) await rmdir(ETC_NETNS).catch(() => {});
-  return removed;
+export function removeStaleRuns(): Promise<string[]> {
+  return removeStaleRunsOf(SCHEME);
 }

@@ -1,6 +1,5 @@
-import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import { killNetnsProcesses, type NamingScheme, ownedNames, removeStaleRuns, sh } from "../lib/netnsNames.js";
 
 /*
  * Where the harness's processes live and how the network between them is cut.
@@ -24,16 +23,6 @@ import { createServer } from "node:net";
  * Names carry the run id (the harness pid, base 36) so parallel runs never collide, and leftovers
  * of dead runs are removed at setup.
  */
-
-/** Runs a command; rejects with its stderr on a non-zero exit. */
-export function sh(cmd: string, args: string[], timeoutMs = 15_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: timeoutMs, encoding: "utf8" }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(" ")}: ${stderr.trim() || err.message}`));
-      else resolve(stdout);
-    });
-  });
-}
 
 /** A free TCP port on loopback (bound then released). */
 export function freePort(): Promise<number> {
@@ -81,6 +70,12 @@ export interface Topology {
 
 const NETNS_PREFIX = "cardio-pt-";
 const LINK_PREFIXES = ["cpb", "cpm", "cpx", "cpv", "cpw"];
+const SCHEME: NamingScheme = {
+  netnsPrefix: NETNS_PREFIX,
+  linkPattern: new RegExp(`^(?:${LINK_PREFIXES.join("|")})([0-9a-z]+)(?:-[0-9]+)?$`),
+  // The harness runs from its CLI or inside vitest.
+  cmdlinePattern: /perturb|vitest/,
+};
 
 /** Whether this process may create namespaces (root and `ip` present, `ip netns` works). */
 export async function canUseNetns(): Promise<boolean> {
@@ -101,7 +96,7 @@ export async function createTopology(want: TopologyKind | "auto" = "auto"): Prom
     if (want === "netns") throw new Error("network namespaces need root and iproute2 (`ip netns`)");
     return new LoopbackTopology();
   }
-  await removeStaleRuns();
+  await removeStaleRuns(SCHEME);
   const t = new NetnsTopology(process.pid.toString(36), await pickSubnet());
   await t.setup();
   return t;
@@ -240,75 +235,8 @@ class NetnsTopology implements Topology {
     }
     for (const br of this.made)
       await sh("ip", ["link", "del", br]).catch((e: unknown) => problems.push(String(e)));
-    const left = (await ownedNames()).filter((n) => n.runId === this.runId);
+    const left = (await ownedNames(SCHEME)).filter((n) => n.runId === this.runId);
     if (left.length > 0) problems.push(`left behind: ${left.map((n) => n.name).join(", ")}`);
     return problems;
-  }
-}
-
-async function killNetnsProcesses(netns: string): Promise<void> {
-  const out = await sh("ip", ["netns", "pids", netns]).catch(() => "");
-  for (const pid of out.split(/\s+/).filter((p) => /^[0-9]+$/.test(p))) {
-    try {
-      process.kill(Number(pid), "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-}
-
-interface OwnedName {
-  kind: "netns" | "link";
-  name: string;
-  runId: string;
-}
-
-async function ownedNames(): Promise<OwnedName[]> {
-  const out: OwnedName[] = [];
-  const netns = await sh("ip", ["netns", "list"]).catch(() => "");
-  for (const line of netns.split("\n")) {
-    const name = line.split(/\s+/)[0] ?? "";
-    const m = new RegExp(`^${NETNS_PREFIX}([0-9a-z]+)-[0-9]+$`).exec(name);
-    if (m !== null) out.push({ kind: "netns", name, runId: m[1]! });
-  }
-  const links = await sh("ip", ["-o", "link", "show"]).catch(() => "");
-  for (const line of links.split("\n")) {
-    const name = /^[0-9]+:\s+([^:@\s]+)/.exec(line)?.[1] ?? "";
-    const m = new RegExp(`^(?:${LINK_PREFIXES.join("|")})([0-9a-z]+)(?:-[0-9]+)?$`).exec(name);
-    if (m !== null) out.push({ kind: "link", name, runId: m[1]! });
-  }
-  return out;
-}
-
-/** Whether harness run `runId` (a pid in base 36) is still alive. */
-async function runAlive(runId: string): Promise<boolean> {
-  const pid = Number.parseInt(runId, 36);
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A live pid may be reused by another program: it must still be a harness run (vitest or the CLI).
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-  return /perturb|vitest/.test(cmdline);
-}
-
-/** Removes namespaces and links of earlier runs whose process is gone. */
-async function removeStaleRuns(): Promise<void> {
-  const names = await ownedNames();
-  const alive = new Map<string, boolean>();
-  for (const n of names) if (!alive.has(n.runId)) alive.set(n.runId, await runAlive(n.runId));
-  for (const n of names) {
-    if (alive.get(n.runId)) continue;
-    if (n.kind === "netns") {
-      await killNetnsProcesses(n.name);
-      await sh("ip", ["netns", "del", n.name]).catch(() => {});
-    }
-  }
-  for (const n of names) {
-    if (alive.get(n.runId) || n.kind !== "link") continue;
-    await sh("ip", ["link", "del", n.name]).catch(() => {});
   }
 }
