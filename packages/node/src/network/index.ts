@@ -5,6 +5,7 @@ export type { DenyPeer } from "./connectionGater.js";
 export type { NetworkEventName, NetworkEvents, NetworkListener } from "./emitter.js";
 export type { GossipOptions, MessageHandler, Verdict } from "./gossip.js";
 export { LOOPBACK_ADDRESSES } from "./gossipScore.js";
+export type { GossipWatchdogOptions, HangUpReason } from "./gossipWatchdog.js";
 export { type Logger, noopLogger } from "./logger.js";
 export {
   type ConnectionInfo,
@@ -16,6 +17,8 @@ export {
 } from "./network.js";
 export { ReqRespError, ReqRespErrorCode, type ReqRespErrorMeta } from "./reqRespError.js";
 export {
+  DEFAULT_RATE_LIMIT,
+  type RateLimit,
   type RequestContext,
   type RequestHandler,
   type RequestOptions,

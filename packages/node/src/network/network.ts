@@ -13,14 +13,14 @@ import { prometheusMetrics } from "@libp2p/prometheus-metrics";
 import { tcp } from "@libp2p/tcp";
 import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p, type ServiceFactoryMap } from "libp2p";
-import type { Registry } from "prom-client";
+import { Counter, type Registry } from "prom-client";
 import { createConnectionGater, type DenyPeer } from "./connectionGater.js";
 import { createEmitter, type NetworkEventTarget } from "./emitter.js";
 import { createGossip, type GossipOptions, gossipsubConfig, type MessageHandler } from "./gossip.js";
+import { createGossipWatchdog, type GossipWatchdogOptions, type HangUpReason } from "./gossipWatchdog.js";
 import { errorFields, type Logger, noopLogger } from "./logger.js";
 import { createPeerKeeper } from "./peerKeeper.js";
-import type { RateLimiterOptions } from "./rateLimiter.js";
-import { createReqResp, type RequestHandler, type RequestOptions } from "./reqresp.js";
+import { createReqResp, type RateLimit, type RequestHandler, type RequestOptions } from "./reqresp.js";
 import { topics as chainTopics, type Topics } from "./topics.js";
 
 /** Options of {@link createNetwork}. */
@@ -54,9 +54,19 @@ export interface NetworkOptions {
     maxDataLength?: number;
     /** Default request timeout, in ms. Default 10 000. */
     timeoutMs?: number;
-    /** Per-peer, per-protocol token bucket of the responder. Default 50 requests/s, burst 100. */
-    rateLimit?: Pick<RateLimiterOptions, "ratePerSecond" | "burst">;
+    /**
+     * Per-peer, per-protocol budgets of the responder, in requests and in response bytes. Defaults:
+     * 50 requests/s (burst 100) and 16 MiB/s of answers (burst 64 MiB); see `RateLimit` in `reqresp.ts`.
+     */
+    rateLimit?: RateLimit;
   };
+  /**
+   * Hangs up peers gossip no longer flows with (so they reconnect with fresh gossipsub streams) and
+   * graylisted peers (refused for a while); see `gossipWatchdog.ts` for what and why. Defaults: a
+   * check every 2 s, connections younger than 5 s left alone, 2 failed checks in a row before a hang-up,
+   * graylisted peers refused for 60 s.
+   */
+  watchdog?: GossipWatchdogOptions;
   /**
    * Refuses all connections, inbound and outbound, with the peers it returns true for. Consulted on
    * every new connection; call `hangUp` to drop one already open. Default: refuse nobody.
@@ -84,7 +94,11 @@ export interface NetworkOptions {
   };
   /** Structured, pino-compatible logger. Default: silent. */
   logger?: Logger;
-  /** Registry for libp2p's own metrics (connections, streams, gossipsub). Default: none collected. */
+  /**
+   * Registry for libp2p's own metrics (connections, streams, gossipsub) and the network's own:
+   * `cardio_network_watchdog_hangups_total{reason}`, peers the watchdog hung up (`gossip_dead`,
+   * `graylisted`). Default: none collected.
+   */
   metricsRegistry?: Registry;
 }
 
@@ -155,6 +169,25 @@ type Services = {
   mdns?: PeerDiscovery;
 };
 
+/**
+ * `cardio_network_watchdog_hangups_total{reason}` on `registry`: the one already there when several
+ * networks share a registry (each node normally has its own).
+ */
+function watchdogMetric(registry: Registry | undefined): Counter<"reason"> | undefined {
+  if (registry === undefined) return undefined;
+  const name = "cardio_network_watchdog_hangups_total";
+  const existing = registry.getSingleMetric(name);
+  if (existing !== undefined) return existing as Counter<"reason">;
+  const counter = new Counter({
+    name,
+    help: "Peers the network watchdog hung up, by reason: gossip_dead (connected, but gossipsub dropped it or its streams), graylisted (gossipsub score below the graylist threshold; then refused for a while)",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
+  for (const reason of ["gossip_dead", "graylisted"] satisfies HangUpReason[]) counter.inc({ reason }, 0);
+  return counter;
+}
+
 /** The default mDNS service tag of a chain: a DNS-safe label derived from its id. */
 export function defaultMdnsServiceTag(chainId: string): string {
   return `_cardio-${hash("sha256", chainId, "hex").slice(0, 12)}._udp.local`;
@@ -178,13 +211,23 @@ export function createNetwork(options: NetworkOptions): Network {
     })
     // One list for every node of a devnet is convenient; each node skips its own entry.
     .filter((ma) => ma.getPeerId() !== peerId);
-  const denyPeer: DenyPeer = options.denyPeer ?? (() => false);
+  const userDenyPeer: DenyPeer = options.denyPeer ?? (() => false);
   const maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
   const gossipConfig = gossipsubConfig({
     ...options.gossip,
     topics: [topics.blocks, topics.txs],
     maxMessageBytes,
   });
+
+  const hangUps = watchdogMetric(options.metricsRegistry);
+  const watchdog = createGossipWatchdog({
+    ...options.watchdog,
+    graylistThreshold: gossipConfig.scoreThresholds?.graylistThreshold ?? -80,
+    onHangUp: (reason) => hangUps?.inc({ reason }),
+    logger,
+  });
+  // Graylisted peers the watchdog hung up are refused like denied ones, for a while.
+  const denyPeer: DenyPeer = (id) => watchdog.isBanned(id) || userDenyPeer(id);
 
   const emitter = createEmitter(logger);
   const gossip = createGossip({ maxMessageBytes, logger });
@@ -299,7 +342,59 @@ export function createNetwork(options: NetworkOptions): Network {
     detach.push(() => service.removeEventListener("peer", onPeer));
   }
 
+  function startWatchdog(target: Libp2p<Services>): void {
+    const router = target.services.pubsub;
+    const gossipStreams = (id: PeerId) =>
+      target
+        .getConnections(id)
+        .flatMap((connection) => connection.streams)
+        .filter((stream) => stream.protocol !== undefined && router.multicodecs.includes(stream.protocol));
+    watchdog.start({
+      peers() {
+        const youngest = new Map<string, number>();
+        for (const connection of target.getConnections()) {
+          if (connection.status !== "open") continue;
+          const id = connection.remotePeer.toString();
+          youngest.set(id, Math.max(connection.timeline.open, youngest.get(id) ?? 0));
+        }
+        const at = Date.now();
+        return [...youngest].map(([peerId, openedAt]) => ({ peerId, connectedForMs: at - openedAt }));
+      },
+      gossipProblem(id) {
+        if (!router.peers.has(id)) return "gossipsub no longer lists the peer";
+        if (!router.streamsOutbound.has(id)) return "gossipsub holds no outbound stream to the peer";
+        if (!router.streamsInbound.has(id)) return "gossipsub holds no inbound stream from the peer";
+        const streams = gossipStreams(peerIdFromString(id));
+        const writable = streams.some(
+          (s) => s.direction === "outbound" && (s.writeStatus === "ready" || s.writeStatus === "writing"),
+        );
+        if (!writable) return "no writable outbound gossip stream";
+        const readable = streams.some((s) => s.direction === "inbound" && s.readStatus === "ready");
+        if (!readable) return "no readable inbound gossip stream";
+        return undefined;
+      },
+      async speaksGossip(id) {
+        try {
+          const peer = await target.peerStore.get(peerIdFromString(id));
+          return peer.protocols.some((protocol) => router.multicodecs.includes(protocol));
+        } catch {
+          return false; // not in the peer store: identify has not run, nothing to judge yet
+        }
+      },
+      score: (id) => router.getScore(id),
+      hangUp: (id) => target.hangUp(peerIdFromString(id)),
+      reconnect(id) {
+        // The keeper redials the peers it keeps; any other, we dial once more (by its known addresses).
+        if (keeper.keeps(id) || denyPeer(id) || target.status !== "started") return;
+        target.dial(peerIdFromString(id)).catch((err: unknown) => {
+          logger.info({ peer: id, ...errorFields(err) }, "redial after a watchdog hang-up failed");
+        });
+      },
+    });
+  }
+
   async function teardown(target: Libp2p<Services>): Promise<void> {
+    watchdog.stop();
     keeper.stop();
     gossip.stop();
     await reqresp.stop();
@@ -329,6 +424,7 @@ export function createNetwork(options: NetworkOptions): Network {
           isConnected: (id) => target.getConnections(peerIdFromString(id)).length > 0,
         });
         for (const ma of bootstrapList) keeper.want(ma.getPeerId() ?? "", [ma], "bootstrap");
+        startWatchdog(target);
       } catch (err) {
         await teardown(target).catch(() => {});
         throw err;

@@ -48,6 +48,8 @@ export interface PeerKeeper {
   /** Tells the keeper a peer connected or disconnected (libp2p's peer:connect / peer:disconnect). */
   connected(peerId: string): void;
   disconnected(peerId: string): void;
+  /** Whether the peer is one the keeper redials (a bootstrap peer, or an mDNS peer still announced). */
+  keeps(peerId: string): boolean;
   start(host: PeerKeeperHost): void;
   stop(): void;
 }
@@ -216,6 +218,7 @@ export function createPeerKeeper(options: PeerKeeperOptions): PeerKeeper {
         entry.nextAttemptAt = 0;
       }
     },
+    keeps: (peerId) => entries.has(peerId),
     start(newHost) {
       host = newHost;
       ticker = setInterval(tick, redialIntervalMs);

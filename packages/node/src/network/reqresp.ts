@@ -23,12 +23,13 @@
  * malformed. A responder that receives a malformed or oversized request frame aborts the stream
  * without answering; nothing else on the node is affected.
  */
+import { setMaxListeners } from "node:events";
 import type { Connection, IncomingStreamData, PeerId, Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { lpStream } from "it-length-prefixed-stream";
 import { toString as utf8Decode, fromString as utf8Encode } from "uint8arrays";
 import { errorFields, type Logger, noopLogger } from "./logger.js";
-import { createRateLimiter, type RateLimiterOptions } from "./rateLimiter.js";
+import { createRateLimiter } from "./rateLimiter.js";
 import { ReqRespError, ReqRespErrorCode } from "./reqRespError.js";
 import { protocolId } from "./topics.js";
 
@@ -58,6 +59,42 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The responder's budgets, each a token bucket per peer and protocol. A request is served only when
+ * both have something left:
+ *
+ * - **Requests** count exchanges whatever their size: a cheap guard against floods of small
+ *   requests (each still costs a stream, a frame and a handler call).
+ * - **Response bytes** charge each request what it cost to answer: a `blocks_by_range` answer of 256
+ *   blocks costs 256 blocks' worth of bytes, a `status` answer 81 bytes. The size is known only once
+ *   the handler has answered, so it is charged then and may put the peer in debt; it is refused until
+ *   the refill has paid the debt back. The overshoot is bounded by the requests a peer can have in
+ *   flight (`maxInboundStreams` per connection) times the largest frame.
+ *
+ * The byte defaults are far above honest use: a sync asks 256 blocks per request with one request
+ * ahead, and imports at most a few thousand blocks/s on a small machine — a few MB/s of answers even
+ * with full transactions (≈120 bytes each, verified at ≈15 000/s per core). A whole 10 000-block
+ * chain of empty blocks (≈250 bytes each, 2.5 MB) fits in the burst alone.
+ */
+export interface RateLimit {
+  /** Requests per second. Default 50. */
+  ratePerSecond?: number;
+  /** Requests back to back. Default 100. */
+  burst?: number;
+  /** Response bytes per second. Default 16 MiB. */
+  bytesPerSecond?: number;
+  /** Response bytes back to back. Default 64 MiB. */
+  burstBytes?: number;
+}
+
+/** The defaults of {@link RateLimit}. */
+export const DEFAULT_RATE_LIMIT: Readonly<Required<RateLimit>> = {
+  ratePerSecond: 50,
+  burst: 100,
+  bytesPerSecond: 16 * 1024 * 1024,
+  burstBytes: 64 * 1024 * 1024,
+};
+
 /** Options of {@link createReqResp}. */
 export interface ReqRespOptions {
   /** Chain id embedded in every protocol id. Required. */
@@ -71,8 +108,8 @@ export interface ReqRespOptions {
    * aborts the stream. Default: `timeoutMs`, since the requester has given up by then anyway.
    */
   handlerTimeoutMs?: number;
-  /** Token bucket per peer and protocol on the responder. Defaults: 50 requests/s, burst 100. */
-  rateLimit?: Pick<RateLimiterOptions, "ratePerSecond" | "burst">;
+  /** The responder's per-peer, per-protocol budgets; see {@link RateLimit} for the defaults. */
+  rateLimit?: RateLimit;
   /** Concurrent inbound streams per connection and protocol. Default 32 (libp2p's default). */
   maxInboundStreams?: number;
   /** Structured logger. Default: silent. */
@@ -117,14 +154,19 @@ export function createReqResp(options: ReqRespOptions): ReqResp {
   const handlerTimeoutMs = options.handlerTimeoutMs ?? defaultTimeoutMs;
   const maxInboundStreams = options.maxInboundStreams ?? 32;
   const logger = options.logger ?? noopLogger;
-  const limiter = createRateLimiter({
-    ratePerSecond: options.rateLimit?.ratePerSecond ?? 50,
-    burst: options.rateLimit?.burst ?? 100,
+  const rateLimit = { ...DEFAULT_RATE_LIMIT, ...definedOnly(options.rateLimit) };
+  const requestLimiter = createRateLimiter({
+    ratePerSecond: rateLimit.ratePerSecond,
+    burst: rateLimit.burst,
+  });
+  const byteLimiter = createRateLimiter({
+    ratePerSecond: rateLimit.bytesPerSecond,
+    burst: rateLimit.burstBytes,
   });
   const handlers = new Map<string, RequestHandler>();
   let host: ReqRespHost | undefined;
   // Replaced on every start, aborted on stop: everything in flight hangs off it.
-  let lifetime = new AbortController();
+  let lifetime = newLifetime();
   lifetime.abort();
 
   function register(name: string): void {
@@ -148,7 +190,8 @@ export function createReqResp(options: ReqRespOptions): ReqResp {
     try {
       const lp = lpStream(stream, { maxDataLength });
       // Checked before reading, so a flooding peer costs us no parsing or handler work.
-      if (!limiter.take(`${peerId} ${protocol}`)) {
+      const key = `${peerId} ${protocol}`;
+      if (!requestLimiter.take(key) || byteLimiter.tokens(key) <= 0) {
         logger.debug({ peer: peerId, protocol }, "request rate limited");
         await lp.write(responseFrame(ResponseStatus.RATE_LIMITED, "rate limited"), { signal: signal.signal });
         await stream.close({ signal: signal.signal });
@@ -181,6 +224,8 @@ export function createReqResp(options: ReqRespOptions): ReqResp {
           frame = responseFrame(ResponseStatus.ERROR, err instanceof Error ? err.message : String(err));
         }
       }
+      // Charged before sending: the answer's cost is ours whether or not the peer reads it.
+      byteLimiter.charge(key, frame.byteLength);
       await lp.write(frame, { signal: signal.signal });
       await stream.close({ signal: signal.signal });
     } catch (err) {
@@ -287,7 +332,7 @@ export function createReqResp(options: ReqRespOptions): ReqResp {
     },
     request,
     async start(newHost) {
-      lifetime = new AbortController();
+      lifetime = newLifetime();
       host = newHost;
       for (const name of handlers.keys()) register(name);
     },
@@ -301,6 +346,23 @@ export function createReqResp(options: ReqRespOptions): ReqResp {
       );
     },
   };
+}
+
+/**
+ * The controller every exchange in flight hangs off. Each one adds an abort listener to its signal
+ * (removed when the exchange ends), so dozens at once are normal — up to `maxInboundStreams` per
+ * connection and protocol, plus our own requests: without a limit, Node warns about a possible leak
+ * (`MaxListenersExceededWarning`) past 10.
+ */
+function newLifetime(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
+/** `options` without its undefined fields, so spreading it over defaults keeps them. */
+function definedOnly<T extends object>(options: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(options ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function withStatus(status: ResponseStatus, body: Uint8Array): Uint8Array {
@@ -363,6 +425,10 @@ interface LinkedSignal {
  */
 function linkedSignal(timeoutMs: number, ...parents: Array<AbortSignal | undefined>): LinkedSignal {
   const controller = new AbortController();
+  // One exchange's signal goes to libp2p's dial, stream opening and every read and write, each of which
+  // may listen to it for a while: more than 10 listeners is expected, not a leak (the signal dies with
+  // the exchange).
+  setMaxListeners(0, controller.signal);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;

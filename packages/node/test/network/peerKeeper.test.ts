@@ -116,6 +116,22 @@ describe("peer keeper", () => {
     keeper.stop();
   });
 
+  it("redials a kept peer that was hung up after a lasting connection, and tells which peers it keeps", async () => {
+    const { keeper, dials, connected } = setup();
+    expect(keeper.keeps(HIGH)).toBe(false);
+    keeper.want(HIGH, addr(HIGH), "bootstrap");
+    expect(keeper.keeps(HIGH)).toBe(true);
+    expect(keeper.keeps(LOW)).toBe(false);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(dials).toEqual([HIGH]);
+    // The network's watchdog hangs it up (dead gossip): redialled on the next tick, not after a backoff.
+    connected.clear();
+    keeper.disconnected(HIGH);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(dials).toEqual([HIGH, HIGH]);
+    keeper.stop();
+  });
+
   it("stops dialling when stopped", async () => {
     const { keeper, dials, failDials } = setup();
     failDials(true);

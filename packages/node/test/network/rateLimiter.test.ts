@@ -39,7 +39,37 @@ describe("token bucket rate limiter", () => {
     expect(allowed).toBe(50);
   });
 
-  it("rejects nonsensical settings", () => {
+  it("takes costs of any size, and charges after the fact into debt that the refill pays back", () => {
+    let now = 0;
+    const limiter = createRateLimiter({ ratePerSecond: 1_000, burst: 10_000, now: () => now });
+    expect(limiter.tokens("a")).toBe(10_000); // an unknown key holds a full bucket
+    expect(limiter.size()).toBe(0); // … without creating one
+    expect(limiter.take("a", 6_000)).toBe(true);
+    expect(limiter.take("a", 6_000)).toBe(false); // not enough: nothing taken
+    expect(limiter.tokens("a")).toBe(4_000);
+    limiter.charge("a", 10_000);
+    expect(limiter.tokens("a")).toBe(-6_000);
+    expect(limiter.take("a", 0)).toBe(false); // in debt, even a free request is refused
+    now = 6_000;
+    expect(limiter.tokens("a")).toBe(0);
+    now = 6_001;
+    expect(limiter.tokens("a")).toBe(1);
+    expect(limiter.take("a", 1)).toBe(true);
+    expect(limiter.tokens("b")).toBe(10_000); // keys are independent
+  });
+
+  it("a bucket in debt is never pruned (it is not full)", () => {
+    let now = 0;
+    const limiter = createRateLimiter({ ratePerSecond: 1, burst: 1, maxBuckets: 1, now: () => now });
+    limiter.charge("debtor", 100);
+    now = 10_000;
+    limiter.take("other");
+    expect(limiter.tokens("debtor")).toBe(1 - 100 + 10);
+  });
+
+  it("rejects nonsensical settings and costs", () => {
+    expect(() => createRateLimiter().take("a", -1)).toThrow(RangeError);
+    expect(() => createRateLimiter().charge("a", Number.NaN)).toThrow(RangeError);
     expect(() => createRateLimiter({ burst: 0 })).toThrow(RangeError);
     expect(() => createRateLimiter({ ratePerSecond: -1 })).toThrow(RangeError);
   });

@@ -6,7 +6,14 @@ import { tcp } from "@libp2p/tcp";
 import { multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p } from "libp2p";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Network, protocolId, ReqRespError, ReqRespErrorCode } from "../../src/network/index.js";
+import {
+  DEFAULT_RATE_LIMIT,
+  type Network,
+  protocolId,
+  ReqRespError,
+  ReqRespErrorCode,
+} from "../../src/network/index.js";
+import { createRateLimiter } from "../../src/network/rateLimiter.js";
 import { networkPool, uniqueChainId } from "./helpers.js";
 import { waitFor } from "./waitFor.js";
 
@@ -80,6 +87,104 @@ describe("request/response", () => {
     const err = await requestError(client.request(server.peerId, "echo", text("one too many")));
     expect(err.code).toBe(ReqRespErrorCode.RATE_LIMITED);
     expect(str(await client.request(server.peerId, "other", text("")))).toBe("ok");
+  });
+
+  it("charges answers by their bytes: big answers run out of budget where as many small ones do not", async () => {
+    const { server, client } = await pair({
+      reqresp: { rateLimit: { bytesPerSecond: 1, burstBytes: 100_000 } },
+    });
+    server.handle("range", () => new Uint8Array(40_000));
+    server.handle("status", () => new Uint8Array(80));
+    // 100 000 bytes of budget: 40 000, 80 000, then the third answer is sent on credit (the size is
+    // known only once the handler answered) and puts the peer 20 000 bytes in debt.
+    for (let i = 0; i < 3; i++)
+      expect((await client.request(server.peerId, "range", text(""))).byteLength).toBe(40_000);
+    const err = await requestError(client.request(server.peerId, "range", text("")));
+    expect(err.code).toBe(ReqRespErrorCode.RATE_LIMITED);
+    // As many requests and more, with small answers, are served (and each protocol has its own budget).
+    for (let i = 0; i < 20; i++)
+      expect((await client.request(server.peerId, "status", text(""))).byteLength).toBe(80);
+  });
+
+  it("with the defaults, an honest sync of a 10 000-block chain at full speed is never throttled", async () => {
+    const { server, client } = await pair();
+    // Empty blocks (≈250 bytes each), 256 to an answer as `blocks_by_range` gives them.
+    server.handle("blocks_by_range", () => new Uint8Array(4 + 256 * (4 + 250)));
+    server.handle("status", () => new Uint8Array(80));
+    let next: Promise<Uint8Array> | undefined;
+    const ask = () => client.request(server.peerId, "blocks_by_range", new Uint8Array(12));
+    // One request ahead, as sync.ts does, and a status poll now and then: 40 × 256 = 10 240 blocks.
+    for (let i = 0; i < 40; i++) {
+      const current = next ?? ask();
+      next = i < 39 ? ask() : undefined;
+      expect((await current).byteLength).toBe(4 + 256 * 254);
+      if (i % 10 === 0) await client.request(server.peerId, "status", new Uint8Array(80));
+    }
+  });
+
+  it("the default byte budget covers a sync importing full blocks four times faster than this machine can", () => {
+    // The most bytes an honest sync can ask for is bounded by how fast it imports them. Full blocks
+    // (1 MiB, ≈8 800 transfers of ≈120 bytes) are imported at the speed of signature checks, ≈15 000/s
+    // per core here: ≈1.8 MB/s of answers. Simulated at 4× that rate, as answers of 3 full blocks (the
+    // 3 MiB answer cap), one request ahead, for a 10 000-block chain.
+    let now = 0;
+    const bytes = createRateLimiter({
+      ratePerSecond: DEFAULT_RATE_LIMIT.bytesPerSecond,
+      burst: DEFAULT_RATE_LIMIT.burstBytes,
+      now: () => now,
+    });
+    const requests = createRateLimiter({
+      ratePerSecond: DEFAULT_RATE_LIMIT.ratePerSecond,
+      burst: DEFAULT_RATE_LIMIT.burst,
+      now: () => now,
+    });
+    const answerBytes = 3 * 1024 * 1024;
+    const importMsPerAnswer = (3 * 8_800 * 1_000) / (4 * 15_000);
+    let refused = 0;
+    for (let answer = 0; answer < 10_000 / 3; answer++) {
+      if (!requests.take("peer") || bytes.tokens("peer") <= 0) refused++;
+      bytes.charge("peer", answerBytes);
+      if (answer > 0) now += importMsPerAnswer; // the first two go out at once (one ahead)
+    }
+    expect(refused).toBe(0);
+    // And empty blocks (≈250 bytes, imported at ≈3 100/s here) at 4× this machine's speed.
+    now += 3_600_000;
+    for (let answer = 0; answer < 10_000 / 256; answer++) {
+      if (!requests.take("peer2") || bytes.tokens("peer2") <= 0) refused++;
+      bytes.charge("peer2", 256 * 254);
+      if (answer > 0) now += (256 * 1_000) / (4 * 3_100);
+    }
+    expect(refused).toBe(0);
+  });
+
+  it("many exchanges in flight at once raise no MaxListenersExceededWarning", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const { server, client } = await pair();
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let arrived = 0;
+      server.handle("slow", async () => {
+        arrived++;
+        await gate;
+        return text("done");
+      });
+      // 30 at once: under the 32 streams a connection may hold per protocol, and far over the 10
+      // listeners after which Node warns about one AbortSignal.
+      const pending = Array.from({ length: 30 }, () => client.request(server.peerId, "slow", text("")));
+      await waitFor(() => arrived === 30, { message: "every request at the handler", timeoutMs: 10_000 });
+      release();
+      expect((await Promise.all(pending)).map(str)).toEqual(Array(30).fill("done"));
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning")).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+    }
   });
 
   it("propagates a handler's error message as REMOTE_ERROR", async () => {
