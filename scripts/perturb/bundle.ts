@@ -1,6 +1,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildCli } from "../build-cli.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Repository root. */
@@ -13,34 +14,28 @@ export interface Bundle {
 }
 
 /**
- * Bundles the double signer (scripts/perturb/doubleSigner.ts) with esbuild, as the CLI tests bundle
- * `cardio`: from the TypeScript sources, `@cardio/core` from its sources too, packages external and
- * resolved from the repository's node_modules (the bundle lives under node_modules/.cache).
+ * Bundles the double signer (scripts/perturb/doubleSigner.ts) with esbuild, the way `npm start` and
+ * the CLI tests bundle `cardio` (scripts/build-cli.mjs): from the TypeScript sources, `@cardio/core`
+ * from its sources too, classic-level external and resolved from the repository's node_modules (the
+ * bundle lives under node_modules/.cache).
  */
 export async function bundleDoubleSigner(): Promise<Bundle> {
-  const esbuild = await import("esbuild");
   const dir = join(ROOT, "node_modules", ".cache", "cardio-perturb", `${process.pid}-${Date.now()}`);
   await mkdir(dir, { recursive: true });
+  let entry: string;
   try {
-    await esbuild.build({
-      entryPoints: { doubleSigner: join(here, "doubleSigner.ts") },
+    entry = await buildCli({
       outdir: dir,
-      outExtension: { ".js": ".mjs" },
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      packages: "external",
-      alias: { "@cardio/core": join(ROOT, "packages/core/src/index.ts") },
-      sourcemap: "inline",
-      logLevel: "error",
+      entry: join(here, "doubleSigner.ts"),
+      name: "doubleSigner",
+      sourcemap: true,
     });
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
   return {
-    argv: ["--enable-source-maps", join(dir, "doubleSigner.mjs")],
+    argv: ["--enable-source-maps", entry],
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }

@@ -100,12 +100,22 @@ export interface ApplyBlockOptions {
   readonly nowMs?: number;
   /** Size of the block's encoding, when the caller already has it (saves re-encoding). */
   readonly encodedSize?: number;
+  /**
+   * The header's and every transaction's signature were already verified by the caller (every check
+   * of `blockSignatureChecks(block, chainId)` passed, e.g. in a worker thread): skip those Ed25519
+   * calls. Everything else is still checked: limits, parent, slot, lottery, roots, nonces, balances,
+   * and the signatures of evidence headers. Default false. Never set it for a block whose checks failed
+   * or were not run: validate it fully, so it is refused with the usual error.
+   */
+  readonly signaturesVerified?: boolean;
 }
 
 /** A block that passed validation, with its id and post-state. */
 export interface AppliedBlock {
   readonly hash: Hash;
   readonly state: ChainState;
+  /** The id of each transaction, in order (computed for the tx root; reuse them instead of rehashing). */
+  readonly txIds: readonly Hash[];
 }
 
 /**
@@ -166,7 +176,8 @@ export function applyBlock(opts: ApplyBlockOptions): AppliedBlock {
       { slot: h.slot },
     );
   }
-  if (!isValidHeaderSignature(h, config.chainId)) {
+  const sigsVerified = opts.signaturesVerified === true;
+  if (!sigsVerified && !isValidHeaderSignature(h, config.chainId)) {
     throw new BlockError(BlockErrorCode.BAD_SIGNATURE, "header signature does not verify for its proposer");
   }
   const ids = block.txs.map(txId);
@@ -174,7 +185,7 @@ export function applyBlock(opts: ApplyBlockOptions): AppliedBlock {
     throw new BlockError(BlockErrorCode.BAD_TX_ROOT, "tx root mismatch");
   for (let i = 0; i < block.txs.length; i++) {
     try {
-      assertValidTx(block.txs[i]!, config.chainId);
+      assertValidTx(block.txs[i]!, config.chainId, sigsVerified);
     } catch (err) {
       throw asInvalidTx(err, i);
     }
@@ -183,7 +194,7 @@ export function applyBlock(opts: ApplyBlockOptions): AppliedBlock {
   if (!equalBytes(stateRoot(state), h.stateRoot)) {
     throw new BlockError(BlockErrorCode.BAD_STATE_ROOT, "state root mismatch");
   }
-  return { hash: headerHash(h), state };
+  return { hash: headerHash(h), state, txIds: ids };
 }
 
 /** True when `applyBlock` accepts the block. */

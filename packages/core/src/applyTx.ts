@@ -54,10 +54,13 @@ export function assertValidTxFormat(tx: TxBody): void {
   }
 }
 
-/** Checks everything about a transaction that needs no state: format, then the sender's signature. */
-export function assertValidTx(tx: SignedTx, chainId: string): void {
+/**
+ * Checks everything about a transaction that needs no state: format, then the sender's signature
+ * (unless `signatureVerified`: the caller already checked it).
+ */
+export function assertValidTx(tx: SignedTx, chainId: string, signatureVerified = false): void {
   assertValidTxFormat(tx);
-  if (!isValidTxSignature(tx, chainId)) {
+  if (!signatureVerified && !isValidTxSignature(tx, chainId)) {
     throw new TxError(TxErrorCode.BAD_SIGNATURE, "transaction signature does not verify for its sender");
   }
 }

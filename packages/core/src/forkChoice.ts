@@ -156,8 +156,19 @@ interface Entry<S, B> {
 }
 
 /** True when `a` beats `b` by the head rule. */
-function better(a: ForkNode<unknown, unknown>, b: ForkNode<unknown, unknown>): boolean {
+/**
+ * The head rule: true when a block `a` beats `b` as head (the greater height; at equal heights, the
+ * lower hash). Exported so a caller can tell whether adding a block will move the head before it does.
+ */
+export function isBetterHead(
+  a: { readonly height: number; readonly hash: Hash },
+  b: { readonly height: number; readonly hash: Hash },
+): boolean {
   return a.height > b.height || (a.height === b.height && compareBytes(a.hash, b.hash) < 0);
+}
+
+function better(a: ForkNode<unknown, unknown>, b: ForkNode<unknown, unknown>): boolean {
+  return isBetterHead(a, b);
 }
 
 function isHash(value: unknown): value is Hash {

@@ -38,11 +38,28 @@ export function buildValidatorSet(state: ChainState, minStake: bigint): Validato
   return { publicKeys: hexKeys.map(fromHex), hexKeys, stakes, cumulative, totalStake: total };
 }
 
-/** The validator set of `state`, built at most once per state object. */
+/** States whose every stake equals that of another state (see `inheritValidatorSet`). */
+const sameStakes = new WeakMap<ChainState, ChainState>();
+
+/**
+ * Records that every account of `next` has the stake it has in `base` (no stake changed between them),
+ * so `next` has `base`'s validator set and need not build its own. Most blocks change balances and
+ * nonces only; `StateDraft.finish` calls this for them.
+ */
+export function inheritValidatorSet(next: ChainState, base: ChainState): void {
+  sameStakes.set(next, base);
+}
+
+/** The validator set of `state`, built at most once per state object (or shared with its base). */
 export function validatorSet(state: ChainState, minStake: bigint): ValidatorSet {
   const cached = setCache.get(state);
   if (cached !== undefined && cached.minStake === minStake) return cached.set;
-  const set = buildValidatorSet(state, minStake);
+  const base = sameStakes.get(state);
+  const inherited = base === undefined ? undefined : setCache.get(base);
+  const set =
+    inherited !== undefined && inherited.minStake === minStake
+      ? inherited.set
+      : buildValidatorSet(state, minStake);
   setCache.set(state, { minStake, set });
   return set;
 }

@@ -4,7 +4,7 @@ import { encodeUnsignedHeader } from "./headerCodec.js";
 import { type KeyPair, signBytes, verifyBytes } from "./keys.js";
 import { Domain } from "./params.js";
 import { encodeTxBody } from "./txCodec.js";
-import type { BlockHeader, SignedHeader, SignedTx, TxBody } from "./types.js";
+import type { Block, BlockHeader, PublicKey, Signature, SignedHeader, SignedTx, TxBody } from "./types.js";
 
 /**
  * The bytes actually signed: tag ‖ 0x00 ‖ u8 len(chainId) ‖ chainId ‖ payload. The tag names the
@@ -64,4 +64,36 @@ export function isValidHeaderSignature(header: SignedHeader, chainId: string): b
     signingBytes(Domain.block, chainId, encodeUnsignedHeader(header)),
     header.signature,
   );
+}
+
+/** One Ed25519 check: does `signature` sign `message` for `publicKey`? */
+export interface SignatureCheck {
+  readonly publicKey: PublicKey;
+  readonly message: Uint8Array;
+  readonly signature: Signature;
+}
+
+/**
+ * The signature checks `applyBlock` makes on a block, as data: the header's first, then each
+ * transaction's in order. A caller may run them elsewhere (another thread) and, when all of them pass,
+ * tell `applyBlock` so with `signaturesVerified`. Evidence headers inside transactions are not listed:
+ * `applyBlock` always checks those itself.
+ */
+export function blockSignatureChecks(block: Block, chainId: string): SignatureCheck[] {
+  const h = block.header;
+  const out: SignatureCheck[] = [
+    {
+      publicKey: h.proposer,
+      message: signingBytes(Domain.block, chainId, encodeUnsignedHeader(h)),
+      signature: h.signature,
+    },
+  ];
+  for (const tx of block.txs) {
+    out.push({
+      publicKey: tx.from,
+      message: signingBytes(Domain.tx, chainId, encodeTxBody(tx)),
+      signature: tx.signature,
+    });
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
 import { toHex } from "./bytes.js";
+import { inheritValidatorSet } from "./lottery.js";
 import { type ChainState, EMPTY_ACCOUNT } from "./state.js";
 import type { Account, PublicKey } from "./types.js";
 
@@ -52,11 +53,18 @@ export class StateDraft {
   /** The next immutable state. */
   finish(): ChainState {
     const accounts = new Map(this.base.accounts);
-    for (const [k, v] of this.changed) accounts.set(k, v);
+    let stakesChanged = false;
+    for (const [k, v] of this.changed) {
+      if (v.stake !== (this.base.accounts.get(k) ?? EMPTY_ACCOUNT).stake) stakesChanged = true;
+      accounts.set(k, v);
+    }
     const offences =
       this.newOffences.length === 0
         ? this.base.offences
         : new Set([...this.base.offences, ...this.newOffences]);
-    return { accounts, offences, minted: this.minted, burned: this.burned };
+    const next = { accounts, offences, minted: this.minted, burned: this.burned };
+    // Same stakes, same lottery entrants: the next block's draw reuses the base's validator set.
+    if (!stakesChanged) inheritValidatorSet(next, this.base);
+    return next;
   }
 }

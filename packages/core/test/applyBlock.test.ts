@@ -5,8 +5,8 @@ import { BlockError, BlockErrorCode } from "../src/blockError.js";
 import { buildBlock } from "../src/buildBlock.js";
 import { equalBytes, utf8 } from "../src/bytes.js";
 import { sha256 } from "../src/hash.js";
-import type { KeyPair } from "../src/keys.js";
-import { signHeader } from "../src/signing.js";
+import { type KeyPair, verifyBytes } from "../src/keys.js";
+import { blockSignatureChecks, signHeader } from "../src/signing.js";
 import { slotStart } from "../src/slotClock.js";
 import { type ChainState, getAccount, totalSupply } from "../src/state.js";
 import { stateRoot } from "../src/stateRoot.js";
@@ -415,5 +415,67 @@ describe("lottery eligibility as applyBlock sees it", () => {
     const winners = new Set<KeyPair>();
     for (let s = 1; s <= 200; s++) winners.add(winnerAt(parent, s));
     expect(winners.size).toBe(VALIDATOR_COUNT);
+  });
+});
+
+describe("applyBlock with signaturesVerified", () => {
+  const parent = genesisParent();
+  const slot = 2;
+  const built = buildOn(parent, slot, someTxs());
+  const verified = (block: Block) =>
+    applyBlock({
+      config: CONFIG,
+      parent,
+      block,
+      nowMs: slotStart(CONFIG, block.header.slot),
+      signaturesVerified: true,
+    });
+
+  it("lists the checks it skips: the header's signature, then each transaction's", () => {
+    const checks = blockSignatureChecks(built.block, CONFIG.chainId);
+    expect(checks).toHaveLength(1 + built.block.txs.length);
+    expect(checks.every((c) => verifyBytes(c.publicKey, c.message, c.signature))).toBe(true);
+    expect(checks[0]!.publicKey).toEqual(built.block.header.proposer);
+    expect(checks.slice(1).map((c) => c.publicKey)).toEqual(built.block.txs.map((t) => t.from));
+  });
+
+  it("validates the same block to the same result, with the tx ids it computed", () => {
+    const a = verified(built.block);
+    expect(a.hash).toEqual(built.hash);
+    expect(stateRoot(a.state)).toEqual(built.block.header.stateRoot);
+    expect(a.txIds).toEqual(built.block.txs.map(txId));
+  });
+
+  it("skips only the Ed25519 calls: proposer, roots and nonces are still checked", () => {
+    // A flipped header signature is not looked at (the caller vouched for it) ...
+    const sig = Uint8Array.from(built.block.header.signature);
+    sig[5] = sig[5]! ^ 0x40;
+    expect(
+      verified({ ...built.block, header: { ...built.block.header, signature: sig } }).hash,
+    ).toBeDefined();
+    // ... but everything else is.
+    const other = key(winnerAt(parent, slot) === key(0) ? 1 : 0);
+    expectBlockError(
+      () => verified(resign(built.block, other, { proposer: other.publicKey })),
+      BlockErrorCode.WRONG_PROPOSER,
+      "reject",
+    );
+    expectBlockError(
+      () => verified({ ...built.block, txs: built.block.txs.slice(1) }),
+      BlockErrorCode.BAD_TX_ROOT,
+      "reject",
+    );
+    const good = transfer(key(4), pk(5), 10n, 0);
+    const err = expectBlockError(
+      () => verified(forge(parent, slot, [good, good])),
+      BlockErrorCode.INVALID_TX,
+      "reject",
+    );
+    expect(err.meta).toEqual({ index: 1, txCode: TxErrorCode.NONCE_TOO_LOW });
+    expectBlockError(
+      () => verified(resign(built.block, winnerAt(parent, slot), { stateRoot: stateRoot(parent.state) })),
+      BlockErrorCode.BAD_STATE_ROOT,
+      "reject",
+    );
   });
 });

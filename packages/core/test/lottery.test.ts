@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { buildValidatorSet, drawIndex, lotterySeed, lotteryWinner, validatorSet } from "../src/lottery.js";
 import type { ChainState } from "../src/state.js";
+import { StateDraft } from "../src/stateDraft.js";
 import type { Account } from "../src/types.js";
 
 // --- helpers -------------------------------------------------------------------------------------
@@ -165,6 +166,36 @@ describe("validator set", () => {
     const c = validatorSet(twin, 1n);
     expect(c).not.toBe(validatorSet(state, 1n));
     expect(c).toEqual(buildValidatorSet(state, 1n));
+  });
+
+  it("is shared by a state built from its parent with no stake changed, and only then", () => {
+    const base = stateOf([
+      [keyOf(1), 10n],
+      [keyOf(2), 20n],
+    ]);
+    const set = validatorSet(base, 1n);
+    const after = (change: (d: StateDraft) => void): ChainState => {
+      const d = new StateDraft(base);
+      change(d);
+      return d.finish();
+    };
+    // Balances, nonces and a new account without stake: the same entrants.
+    const paid = after((d) => {
+      d.set(keyOf(1), { ...d.get(keyOf(1)), balance: 5n, nonce: 1 });
+      d.set(keyOf(3), account(0n, 7n));
+    });
+    expect(validatorSet(paid, 1n)).toBe(set);
+    expect(validatorSet(paid, 2n)).toEqual(buildValidatorSet(paid, 2n));
+    // A stake changed (bonded, slashed, or a new staker): a set of its own, built from the new stakes.
+    for (const change of [
+      (d: StateDraft) => d.set(keyOf(1), account(11n)),
+      (d: StateDraft) => d.set(keyOf(2), account(0n)),
+      (d: StateDraft) => d.set(keyOf(4), account(5n)),
+    ]) {
+      const next = after(change);
+      expect(validatorSet(next, 1n)).not.toBe(set);
+      expect(validatorSet(next, 1n)).toEqual(buildValidatorSet(next, 1n));
+    }
   });
 });
 

@@ -52,6 +52,34 @@ describe("stateRoot", () => {
     }
   });
 
+  it("matches the layout across states whose account sets change, grow, shrink or are swapped", () => {
+    // The sorted keys are reused from one root to the next when the account set is the same: a state
+    // of the same size with one account swapped for another must not reuse them.
+    const seq = [
+      makeState([
+        { key: 0, balance: 1n },
+        { key: 1, balance: 2n },
+      ]),
+      makeState([
+        { key: 0, balance: 3n },
+        { key: 1, balance: 2n },
+      ]),
+      makeState([
+        { key: 0, balance: 3n },
+        { key: 2, balance: 2n },
+      ]),
+      makeState([
+        { key: 2, balance: 2n },
+        { key: 0, balance: 3n },
+        { key: 3, balance: 1n },
+      ]),
+      makeState([{ key: 3, balance: 1n }]),
+      makeState([]),
+      sample(),
+    ];
+    for (const state of [...seq, ...seq.reverse()]) expect(stateRoot(state)).toEqual(referenceRoot(state));
+  });
+
   it("is deterministic and does not depend on object identity", () => {
     expect(stateRoot(sample())).toEqual(stateRoot(sample()));
     expect(stateRoot(sample()).length).toBe(32);

@@ -318,7 +318,7 @@ class Node implements CardioNode {
           height: node.height,
           slot: node.slot,
           hash: node.hashHex,
-          proposer: addressFromPublicKey(node.block!.header.proposer),
+          proposer: this.proposerAddress(node.block!.header.proposer),
           txs: node.block!.txs.length,
           source,
         });
@@ -389,8 +389,23 @@ class Node implements CardioNode {
     }
   }
 
+  /** Address of each proposer key seen (base58 per block costs a measurable share of a sync). */
+  private readonly proposerAddresses = new Map<string, string>();
+
+  private proposerAddress(proposer: Uint8Array): string {
+    const key = Buffer.from(proposer.buffer, proposer.byteOffset, proposer.byteLength).toString("latin1");
+    let addr = this.proposerAddresses.get(key);
+    if (addr === undefined) {
+      // Proposers are validators, so this stays small; the cap only guards against a flood of keys.
+      if (this.proposerAddresses.size >= 10_000) this.proposerAddresses.clear();
+      addr = addressFromPublicKey(proposer);
+      this.proposerAddresses.set(key, addr);
+    }
+    return addr;
+  }
+
   private countForged(proposer: Uint8Array, delta: number): void {
-    const addr = addressFromPublicKey(proposer);
+    const addr = this.proposerAddress(proposer);
     const n = (this.forged.get(addr) ?? 0) + delta;
     if (n <= 0) this.forged.delete(addr);
     else this.forged.set(addr, n);

@@ -80,7 +80,14 @@ export interface CardioNodeOptions {
   sync?: Partial<
     Pick<
       SyncOptions,
-      "statusIntervalMs" | "farBehind" | "batchSize" | "maxOrphanDepth" | "requestTimeoutMs" | "badPeerMs"
+      | "statusIntervalMs"
+      | "inStepStatusIntervalMs"
+      | "farBehind"
+      | "batchSize"
+      | "maxOrphanDepth"
+      | "requestTimeoutMs"
+      | "badPeerMs"
+      | "verifyThreads"
     >
   >;
   /** Also collect process metrics (CPU, RSS, heap, event loop) on the registry (default false). */

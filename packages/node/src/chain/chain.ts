@@ -13,15 +13,17 @@ import {
   type ForkChoice,
   ForkChoiceError,
   type ForkNode,
+  type ForkRootInput,
   type Genesis,
   genesisBlock,
   getAccount,
+  type Hash,
   headerHash,
+  isBetterHead,
   isValidHeaderSignature,
   lotteryWinner,
   MAX_CLOCK_DISPARITY_MS,
   type Reorg,
-  type SignedTx,
   slotAt,
   stateRoot,
   toHex,
@@ -33,6 +35,10 @@ import { errorFields, type Logger, silentLogger } from "../logger.js";
 import type { ChainStore } from "../storage/index.js";
 import { TypedEmitter } from "../util/typedEmitter.js";
 import { OrphanPool } from "./orphanPool.js";
+import { decodeStateSnapshot, encodeStateSnapshot, STATE_SNAPSHOT_META } from "./stateSnapshot.js";
+
+/** Blocks the tree's root advances between two state snapshots (see `Chain.saveSnapshotIfDue`). */
+const SNAPSHOT_INTERVAL = 256;
 
 /** A block in the node's fork tree: its post-state and the decoded block. */
 export type ChainNode = ForkNode<ChainState, Block>;
@@ -61,6 +67,12 @@ export type ImportResult =
 export interface KnownEncoding {
   bytes?: Uint8Array;
   hash?: Uint8Array;
+  /**
+   * Every check of `blockSignatureChecks(block, chainId)` passed (e.g. in the verifier pool), so
+   * `applyBlock` skips those Ed25519 calls. Set it only when they all passed; a block with a failed
+   * check must be imported without it, so it is refused with the usual error.
+   */
+  signaturesVerified?: boolean;
 }
 
 /** Events of a chain. */
@@ -99,7 +111,11 @@ export class Chain extends TypedEmitter<ChainEvents> {
   readonly genesisHash: Uint8Array;
   readonly store: ChainStore;
   readonly orphans: OrphanPool;
-  private readonly fc: ForkChoice<ChainState, Block>;
+  /** Replaced once by `start()` when it resumes from a state snapshot. */
+  private fc: ForkChoice<ChainState, Block>;
+  private readonly keepDepth: number;
+  /** Height of the last state snapshot saved or loaded (see `saveSnapshotIfDue`). */
+  private snapshotHeight = 0;
   private readonly now: () => number;
   private readonly log: Logger;
   private queue: Promise<unknown> = Promise.resolve();
@@ -128,12 +144,14 @@ export class Chain extends TypedEmitter<ChainEvents> {
       },
       autoPruneDepth: opts.keepDepth ?? 2048,
     });
+    this.keepDepth = opts.keepDepth ?? 2048;
     this.heights.set(toHex(g.hash), 0);
   }
 
   /** Checks the store belongs to this genesis, writes block 0 on first use and replays stored blocks. */
   async start(): Promise<void> {
     await this.store.assertGenesis(this.genesisHash);
+    this.on("head", () => this.saveSnapshotIfDue());
     const root = this.fc.root();
     if (!(await this.store.hasBlock(root.hash))) {
       await this.store.putBlock(
@@ -164,6 +182,17 @@ export class Chain extends TypedEmitter<ChainEvents> {
         return undefined;
       }
     };
+    /*
+     * A state snapshot (see `saveSnapshotIfDue`) of a final block B: the tree starts at B with its saved
+     * state, and only the blocks above B are replayed; those at or below it only fill the indexes
+     * (heights, transactions). Without a usable snapshot, the replay starts at genesis.
+     */
+    const snapshot = await this.loadSnapshot();
+    if (snapshot !== undefined) {
+      this.fc = createForkChoice<ChainState, Block>({ root: snapshot, autoPruneDepth: this.keepDepth });
+      this.snapshotHeight = snapshot.height;
+    }
+    const historyHeight = snapshot?.height ?? 0;
     let replayed = 0;
     // Read ahead: the store fetches the next block while this one is replayed.
     const blocks = this.store.iterateAllBlocks()[Symbol.asyncIterator]();
@@ -173,6 +202,10 @@ export class Chain extends TypedEmitter<ChainEvents> {
         next = blocks.next();
         const stored = r.value;
         if (stored.height === 0) continue;
+        if (stored.height <= historyHeight) {
+          this.indexStored(stored.hash, stored.height, stored.bytes);
+          continue;
+        }
         const block = decodeBlock(stored.bytes);
         const parent = this.fc.get(stored.parentHash);
         if (parent === undefined) continue; // a side branch below the kept depth: history only
@@ -197,9 +230,94 @@ export class Chain extends TypedEmitter<ChainEvents> {
     }
     const head = this.fc.head();
     this.log.info(
-      { replayed, height: head.height, head: head.hashHex.slice(0, 12) },
+      {
+        replayed,
+        height: head.height,
+        head: head.hashHex.slice(0, 12),
+        ...(snapshot === undefined ? {} : { snapshotHeight: snapshot.height }),
+      },
       "chain loaded from store",
     );
+  }
+
+  /**
+   * The state snapshot saved in the store, if it can be trusted: it names a block that is stored, on
+   * the stored canonical chain (at or below the stored head), and whose header's state root is the
+   * root of the saved state. Anything else is logged and ignored (a full replay follows).
+   */
+  private async loadSnapshot(): Promise<(ForkRootInput<ChainState, Block> & { height: number }) | undefined> {
+    const bytes = await this.store.getMeta(STATE_SNAPSHOT_META);
+    if (bytes === undefined) return undefined;
+    const unusable = (reason: string) => {
+      this.log.warn({ reason }, "state snapshot not usable; replaying the chain from genesis");
+      return undefined;
+    };
+    const snap = decodeStateSnapshot(bytes);
+    if (snap === undefined) return unusable("unreadable");
+    const [canonical, head, blockBytes] = await Promise.all([
+      this.store.getCanonicalHash(snap.height),
+      this.store.getHead(),
+      this.store.getBlock(snap.hash),
+    ]);
+    if (
+      canonical === undefined ||
+      !equalBytes(canonical, snap.hash) ||
+      head === undefined ||
+      head.height < snap.height
+    ) {
+      return unusable(
+        `block ${toHex(snap.hash).slice(0, 12)} at height ${snap.height} is not on the stored chain`,
+      );
+    }
+    if (blockBytes === undefined) return unusable(`block ${toHex(snap.hash).slice(0, 12)} is not stored`);
+    let block: Block;
+    try {
+      block = decodeBlock(blockBytes);
+    } catch {
+      return unusable(`block ${toHex(snap.hash).slice(0, 12)} does not decode`);
+    }
+    const h = block.header;
+    if (
+      h.height !== snap.height ||
+      !equalBytes(headerHash(h), snap.hash) ||
+      !equalBytes(stateRoot(snap.state), h.stateRoot)
+    ) {
+      return unusable(`state does not match the state root of block ${toHex(snap.hash).slice(0, 12)}`);
+    }
+    return {
+      hash: snap.hash,
+      state: snap.state,
+      height: h.height,
+      slot: h.slot,
+      parentHash: h.parentHash,
+      block,
+    };
+  }
+
+  /** A stored block below the replay's start: known (height) and its transactions indexed, not replayed. */
+  private indexStored(hash: Uint8Array, height: number, bytes: Uint8Array): void {
+    const hex = toHex(hash);
+    this.heights.set(hex, height);
+    try {
+      for (const tx of decodeBlock(bytes).txs) this.indexTx(txId(tx), hex);
+    } catch (err) {
+      this.log.error({ height, ...errorFields(err) }, "stored block does not decode; not indexed");
+    }
+  }
+
+  /**
+   * Every SNAPSHOT_INTERVAL blocks of progress of the tree's root (the final block `keepDepth` below the
+   * head, which no reorg can undo), saves the root's post-state, so a restart replays only the blocks
+   * above it. A cache: written on its own, checked against its block when read (`loadSnapshot`).
+   */
+  private saveSnapshotIfDue(): void {
+    const root = this.fc.root();
+    if (root.height < this.snapshotHeight + SNAPSHOT_INTERVAL) return;
+    this.snapshotHeight = root.height;
+    const bytes = encodeStateSnapshot({ hash: root.hash, height: root.height, state: root.state });
+    this.store.putMeta(STATE_SNAPSHOT_META, bytes).catch((err: unknown) => {
+      this.log.warn({ height: root.height, ...errorFields(err) }, "state snapshot not saved");
+    });
   }
 
   /** Resolves once every import queued so far has finished. */
@@ -356,6 +474,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
         source,
         encodedSize ?? known.bytes?.length,
         known.bytes,
+        known.signaturesVerified === true,
       );
     } catch (err) {
       if (err instanceof BlockError) this.emit("invalid", { hash: hex, error: err, source });
@@ -411,6 +530,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
     source: BlockSource,
     encodedSize: number | undefined,
     bytes: Uint8Array | undefined,
+    signaturesVerified = false,
   ): Promise<ImportResult> {
     const applied = applyBlock({
       config: this.config,
@@ -419,11 +539,20 @@ export class Chain extends TypedEmitter<ChainEvents> {
       // Our own blocks were built on this clock a moment ago; gossip and sync must pass the clock check.
       ...(source === "local" ? {} : { nowMs: this.now() }),
       ...(encodedSize === undefined ? {} : { encodedSize }),
+      ...(signaturesVerified ? { signaturesVerified } : {}),
     });
     const previous = this.fc.head();
-    const added = this.addToTree(hash, block, applied.state);
+    // The block and the head it makes are written first: the head (and all that is served or emitted
+    // from it) moves only once the store holds them, so a crash never loses a head anyone saw. A failed
+    // write throws here and leaves the tree, the head and the indexes as they were.
+    const h = block.header;
+    await this.persist(
+      { hash, height: h.height, slot: h.slot, parentHash: h.parentHash },
+      this.headUpdate(hash, h.height, parent),
+      bytes ?? encodeBlock(block),
+    );
+    const added = this.addToTree(hash, block, applied.state, applied.txIds);
     const node = this.fc.get(hash)!;
-    await this.persist(node, added, bytes);
     this.emit("block", { node, source });
     if (added.headChanged) {
       this.emit("head", {
@@ -441,7 +570,37 @@ export class Chain extends TypedEmitter<ChainEvents> {
     };
   }
 
-  private addToTree(hash: Uint8Array, block: Block, state: ChainState): AddResult<ChainState, Block> {
+  /**
+   * What adding block `hash` (at `height`, on `parent`, which is in the tree) will do to the head, in
+   * the store's terms, computed before the tree changes: nothing if the head stays; else the new head
+   * and the canonical heights it sets (the branch from the common ancestor when it is a reorg), and
+   * where the old canonical chain ends beyond it.
+   */
+  private headUpdate(hash: Hash, height: number, parent: ChainNode): HeadUpdate | undefined {
+    const head = this.fc.head();
+    if (!isBetterHead({ hash, height }, head)) return undefined;
+    const set: { hash: Uint8Array; height: number }[] = [{ hash, height }];
+    if (parent !== head) {
+      // A reorg: the side branch from the head chain up to the parent becomes canonical too.
+      for (let n: ChainNode | undefined = parent; n !== undefined && !this.fc.isCanonical(n.hash); ) {
+        set.push({ hash: n.hash, height: n.height });
+        n = this.fc.get(n.parentHash);
+      }
+      set.reverse();
+    }
+    return {
+      head: { hash, height },
+      set,
+      ...(head.height > height ? { deleteFrom: height + 1 } : {}),
+    };
+  }
+
+  private addToTree(
+    hash: Uint8Array,
+    block: Block,
+    state: ChainState,
+    txIds?: readonly Hash[],
+  ): AddResult<ChainState, Block> {
     const h = block.header;
     let added: AddResult<ChainState, Block>;
     try {
@@ -454,44 +613,42 @@ export class Chain extends TypedEmitter<ChainEvents> {
     }
     const hex = toHex(hash);
     this.heights.set(hex, h.height);
-    for (const tx of block.txs) this.indexTx(tx, hex);
+    for (let i = 0; i < block.txs.length; i++) this.indexTx(txIds?.[i] ?? txId(block.txs[i]!), hex);
     return added;
   }
 
-  private indexTx(tx: SignedTx, blockHex: string): void {
-    const id = toHex(txId(tx));
+  private indexTx(txIdBytes: Hash, blockHex: string): void {
+    const id = toHex(txIdBytes);
     const list = this.txIndex.get(id);
     if (list === undefined) this.txIndex.set(id, [blockHex]);
     else if (!list.includes(blockHex)) list.push(blockHex);
   }
 
   private async persist(
-    node: ChainNode,
-    added: AddResult<ChainState, Block>,
-    bytes: Uint8Array | undefined,
+    stored: { hash: Uint8Array; height: number; slot: number; parentHash: Uint8Array },
+    update: HeadUpdate | undefined,
+    bytes: Uint8Array,
   ): Promise<void> {
-    const stored = {
-      hash: node.hash,
-      height: node.height,
-      slot: node.slot,
-      parentHash: node.parentHash,
-      bytes: bytes ?? encodeBlock(node.block!),
-    };
-    if (!added.headChanged) {
-      await this.store.putBlock(stored);
+    const block = { ...stored, bytes };
+    if (update === undefined) {
+      await this.store.putBlock(block);
       return;
     }
-    const head = added.head;
-    const set = added.reorg === undefined ? [head] : added.reorg.added;
-    const oldHeight = added.reorg?.oldHead.height ?? head.height;
-    await this.store.putBlock(stored, {
-      head: { hash: head.hash, height: head.height },
+    await this.store.putBlock(block, {
+      head: update.head,
       canonical: {
-        set: set.map((n) => ({ hash: n.hash, height: n.height })),
-        ...(oldHeight > head.height ? { deleteFrom: head.height + 1 } : {}),
+        set: update.set,
+        ...(update.deleteFrom === undefined ? {} : { deleteFrom: update.deleteFrom }),
       },
     });
   }
+}
+
+/** How importing a block moves the stored head and canonical chain (see `Chain.headUpdate`). */
+interface HeadUpdate {
+  head: { hash: Uint8Array; height: number };
+  set: { hash: Uint8Array; height: number }[];
+  deleteFrom?: number;
 }
 
 /** Creates a chain on a store; call `start()` to load what the store holds. */

@@ -24,6 +24,24 @@ export interface RunDevnetOptions {
   fresh: boolean;
 }
 
+/**
+ * How to start `cardio` again, as this process was started: the same entry file (the tsc build's
+ * dist/bin/cardio.js, the esbuild bundle `npm start` runs, or the TypeScript source under tsx) and the
+ * same Node flags (e.g. `--import tsx`), so the nodes run exactly the code the devnet runs. When this
+ * code was not started as `cardio` (a test calling `runDevnet`), the tsc build's entry next to it.
+ */
+function selfCommand(): { bin: string; nodeArgs: string[] } {
+  const main = process.argv[1];
+  if (main !== undefined && /(^|[/\\])cardio(\.[cm]?[jt]s)?$/.test(main)) {
+    // Debugger flags would make every node try to open the same inspector port.
+    const nodeArgs = process.execArgv.filter(
+      (a) => !a.startsWith("--inspect") && !a.startsWith("--max-semi-space-size"),
+    );
+    return { bin: main, nodeArgs };
+  }
+  return { bin: fileURLToPath(new URL("../bin/cardio.js", import.meta.url)), nodeArgs: [] };
+}
+
 /** Stakes of devnet validators, unequal so the lottery's weighting shows: 100, 50, 25, 10, then 10s. */
 function devnetStakes(n: number): bigint[] {
   const base = [100n, 50n, 25n, 10n];
@@ -64,7 +82,7 @@ export async function runDevnet(opts: RunDevnetOptions): Promise<void> {
   const bootstrap = keys
     .map((k, i) => `/ip4/127.0.0.1/tcp/${p2pPort(i)}/p2p/${addressFromPublicKey(k.publicKey)}`)
     .join(",");
-  const bin = fileURLToPath(new URL("../bin/cardio.js", import.meta.url));
+  const { bin, nodeArgs } = selfCommand();
   const children: ChildProcess[] = [];
   const color = process.stdout.isTTY === true;
   for (let i = 0; i < opts.nodes; i++) {
@@ -77,6 +95,7 @@ export async function runDevnet(opts: RunDevnetOptions): Promise<void> {
       [
         // A small young generation keeps an idle node's RSS well under 120 MB (measured: ~98 vs ~120).
         "--max-semi-space-size=1",
+        ...nodeArgs,
         bin,
         "start",
         "--key",

@@ -282,16 +282,42 @@ export function createChainStore(kv: KvStore): ChainStore {
     },
 
     async *iterateAllBlocks() {
-      for await (const [key, value] of kv.iterate({
-        gte: Uint8Array.of(BY_HEIGHT),
-        lt: Uint8Array.of(BY_HEIGHT + 1),
-      })) {
-        const hash = key.slice(9);
-        const meta = decodeBlockMeta(value, hash);
-        const bytes = await kv.get(concatBytes(Uint8Array.of(BLOCK), hash));
-        if (bytes === undefined)
-          throw corrupt(`indexed block ${toHex(hash)} is missing`, { hash: toHex(hash) });
-        yield { hash, ...meta, bytes };
+      // The height index walks in order, but the bytes live under their hashes: they are fetched
+      // ITERATE_BATCH at a time (one `getMany` on LevelDB, ~10× faster than a `get` per block, which
+      // was most of a restart's read time), the next batch while the caller works through this one.
+      const index = kv
+        .iterate({ gte: Uint8Array.of(BY_HEIGHT), lt: Uint8Array.of(BY_HEIGHT + 1) })
+        [Symbol.asyncIterator]();
+      const load = async (): Promise<StoredBlock[]> => {
+        const entries: Array<{ hash: Uint8Array; meta: BlockMeta }> = [];
+        while (entries.length < ITERATE_BATCH) {
+          const r = await index.next();
+          if (r.done === true) break;
+          const hash = r.value[0].slice(9);
+          entries.push({ hash, meta: decodeBlockMeta(r.value[1], hash) });
+        }
+        if (entries.length === 0) return [];
+        const values = await getMany(
+          kv,
+          entries.map((e) => concatBytes(Uint8Array.of(BLOCK), e.hash)),
+        );
+        return entries.map(({ hash, meta }, i) => {
+          const bytes = values[i];
+          if (bytes === undefined)
+            throw corrupt(`indexed block ${toHex(hash)} is missing`, { hash: toHex(hash) });
+          return { hash, ...meta, bytes };
+        });
+      };
+      let next = load();
+      try {
+        for (let blocks = await next; blocks.length > 0; blocks = await next) {
+          next = load();
+          yield* blocks;
+        }
+      } finally {
+        // The caller stopped early (or a read failed): let the read in flight end, then release the index.
+        await next.catch(() => undefined);
+        await index.return?.();
       }
     },
 
@@ -366,6 +392,22 @@ export function createChainStore(kv: KvStore): ChainStore {
       });
     },
   };
+}
+
+/** Blocks read per `getMany` by `iterateAllBlocks`. */
+const ITERATE_BATCH = 256;
+
+/**
+ * What a KvStore may offer beyond the interface: many reads in one call (LevelDB's `getMany`). The
+ * chain store uses it when present, else one `get` per key, all in flight at once.
+ */
+export interface KvBulkReads {
+  getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>>;
+}
+
+function getMany(kv: KvStore, keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+  const bulk = (kv as KvStore & Partial<KvBulkReads>).getMany;
+  return bulk !== undefined ? bulk.call(kv, keys) : Promise.all(keys.map((k) => kv.get(k)));
 }
 
 function canonicalKey(height: number): Uint8Array {

@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { ClassicLevel } from "classic-level";
 import { asUint8Array } from "./bytes.js";
+import type { KvBulkReads } from "./chainStore.js";
 import { assertOperations, type KvRange, type KvStore, normalizeLimit } from "./kvStore.js";
 import { isStorageError, StorageError } from "./storageError.js";
 
@@ -11,7 +12,7 @@ export interface LevelKvStoreOptions {
   cacheSize?: number;
 }
 
-export interface LevelKvStore extends KvStore {
+export interface LevelKvStore extends KvStore, KvBulkReads {
   /** The data directory, as given. */
   readonly dir: string;
 }
@@ -61,6 +62,15 @@ export function createLevelKvStore(options: LevelKvStoreOptions): LevelKvStore {
       try {
         const value = await db.get(key);
         return value === undefined ? undefined : asUint8Array(value);
+      } catch (err) {
+        throw fail(err, "read");
+      }
+    },
+
+    async getMany(keys) {
+      try {
+        const values = await db.getMany(keys.slice());
+        return values.map((v) => (v === undefined ? undefined : asUint8Array(v)));
       } catch (err) {
         throw fail(err, "read");
       }

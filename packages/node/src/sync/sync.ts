@@ -13,7 +13,8 @@ import {
 } from "@cardio/core";
 import type { Chain } from "../chain/chain.js";
 import { errorFields, type Logger, silentLogger } from "../logger.js";
-import type { Network } from "../network/index.js";
+import { type Network, ReqRespError, ReqRespErrorCode } from "../network/index.js";
+import { createVerifierPool, type VerifierPool } from "../verify/verifierPool.js";
 import {
   decodeBlockList,
   decodeHashesRequest,
@@ -45,11 +46,24 @@ const YIELD_EVERY_MS = 20;
 /** How long a peer whose answer could not be judged yet is passed over, in ms (at most `badPeerMs`). */
 const DEFER_PEER_MS = 10_000;
 
-/** A block of a range answer: decoded, with the bytes it came as and its id. */
+/**
+ * A range answer goes to the verifier pool in jobs of at most this many blocks or (about) signatures:
+ * importing starts once the first is done, and the main thread can take over a job still queued.
+ */
+const VERIFY_CHUNK_BLOCKS = 32;
+const VERIFY_CHUNK_CHECKS = 128;
+
+/** Share of the status interval by which each wait is varied either way, so nodes do not poll in step. */
+const STATUS_JITTER = 0.2;
+
+/** A block of a range answer: decoded, with the bytes it came as, its id and its signatures' verdict. */
 interface FetchedBlock {
   block: Block;
   bytes: Uint8Array;
   hash: Uint8Array;
+  /** The pool's verdicts on the block's chunk: `chunk[index]` true when every signature verified. */
+  chunk: Promise<boolean[]>;
+  index: number;
 }
 
 /** Sync progress, while a range sync runs. */
@@ -67,8 +81,18 @@ export interface SyncOptions {
   logger?: Logger;
   /** Wall clock (default `Date.now`). */
   now?: () => number;
-  /** How often peers' status is polled, in ms (default 2000). */
+  /**
+   * How often peers' status is polled while catching up, in ms (default 2000): while some peer is more
+   * than one block ahead, or a connected peer has not told its status yet. A new connection is always
+   * polled at once.
+   */
   statusIntervalMs?: number;
+  /**
+   * How often peers' status is polled once in step with them, in ms (default 5 × `statusIntervalMs`,
+   * so 10 s): gossip brings the blocks then, and each poll is a stream to every peer. Each wait (either
+   * interval) is varied by ±20 % at random so that nodes do not poll in step.
+   */
+  inStepStatusIntervalMs?: number;
   /** Blocks behind the best peer beyond which the node counts as syncing and stops forging (default 4). */
   farBehind?: number;
   /** Blocks per `blocks_by_range` request (default 256, the protocol's cap). */
@@ -79,6 +103,12 @@ export interface SyncOptions {
   requestTimeoutMs?: number;
   /** How long a peer that served invalid data is shunned, in ms (default 60 000). */
   badPeerMs?: number;
+  /**
+   * Worker threads verifying the signatures of range-synced blocks while the previous blocks are
+   * imported (default: the available cores minus one, from 1 to 4; 0: on the main thread). Gossiped
+   * and orphan-resolved blocks are always verified on the main thread.
+   */
+  verifyThreads?: number;
   /** Called with each progress update and when a sync ends (undefined). */
   onProgress?: (p: SyncProgress | undefined) => void;
 }
@@ -97,6 +127,11 @@ export class Sync {
   private readonly now: () => number;
   private readonly peers = new Map<string, StatusMessage & { at: number }>();
   private readonly bad = new Map<string, number>();
+  /** Range requests to a peer that timed out in a row (reset by an answer): each doubles its deferral. */
+  private readonly timeouts = new Map<string, number>();
+  private readonly verifier: VerifierPool;
+  /** True while the status timer runs at the in-step interval. */
+  private slowPolling = false;
   /** Peers whose last answer could not be judged yet (e.g. a block from our future): skipped a while. */
   private readonly deferred = new Map<string, number>();
   /** Aborted on stop, so a request in flight does not hold `stop()` for its whole timeout. */
@@ -109,13 +144,20 @@ export class Sync {
   private lastLog = 0;
   private stopped = true;
   private readonly onConnect = (peer: string) => void this.pollPeer(peer);
-  private readonly onDisconnect = (peer: string) => this.peers.delete(peer);
+  private readonly onDisconnect = (peer: string) => {
+    this.peers.delete(peer);
+    this.timeouts.delete(peer);
+  };
 
   constructor(private readonly opts: SyncOptions) {
     this.chain = opts.chain;
     this.net = opts.network;
     this.log = opts.logger ?? silentLogger;
     this.now = opts.now ?? Date.now;
+    this.verifier = createVerifierPool({
+      ...(opts.verifyThreads === undefined ? {} : { size: opts.verifyThreads }),
+      logger: this.log,
+    });
     this.net.handle(SyncProtocol.status, (payload, ctx) => this.serveStatus(payload, ctx.peerId));
     this.net.handle(SyncProtocol.blocksByRange, (payload) => this.serveRange(payload));
     this.net.handle(SyncProtocol.blocksByHash, (payload) => this.serveHashes(payload));
@@ -129,22 +171,51 @@ export class Sync {
     setMaxListeners(0, this.lifetime.signal);
     this.net.on("peer:connect", this.onConnect);
     this.net.on("peer:disconnect", this.onDisconnect);
+    this.verifier.start();
     for (const p of this.net.peers()) void this.pollPeer(p);
-    const tick = () => {
-      if (this.stopped) return;
-      for (const p of this.net.peers()) void this.pollPeer(p);
-      this.timer = setTimeout(tick, this.opts.statusIntervalMs ?? 2000);
-    };
-    this.timer = setTimeout(tick, this.opts.statusIntervalMs ?? 2000);
+    this.schedulePoll();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.lifetime.abort(new Error("sync stopped"));
     if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
     this.net.off("peer:connect", this.onConnect);
     this.net.off("peer:disconnect", this.onDisconnect);
+    // Verifications in flight resolve as "not verified", which the stopped import loop never uses.
+    await this.verifier.stop();
     await this.running?.catch(() => undefined);
+  }
+
+  /**
+   * True while catching up: a peer is more than one block ahead of our head, or a connected peer (not
+   * shunned) has not told us its status yet.
+   */
+  private catchingUp(): boolean {
+    const ours = this.chain.head().height;
+    for (const p of this.net.peers()) {
+      if (this.isBad(p)) continue;
+      const s = this.peers.get(p);
+      if (s === undefined || s.height > ours + 1) return true;
+    }
+    return false;
+  }
+
+  /** Sets the status timer: every `statusIntervalMs` while catching up, less often in step (±20 %). */
+  private schedulePoll(): void {
+    if (this.stopped) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    const fast = this.opts.statusIntervalMs ?? 2000;
+    this.slowPolling = !this.catchingUp();
+    const interval = this.slowPolling ? (this.opts.inStepStatusIntervalMs ?? 5 * fast) : fast;
+    const delay = interval * (1 - STATUS_JITTER + 2 * STATUS_JITTER * Math.random());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.stopped) return;
+      for (const p of this.net.peers()) void this.pollPeer(p);
+      this.schedulePoll();
+    }, delay);
   }
 
   /** True while far behind the best peer (the node does not forge then). */
@@ -197,6 +268,22 @@ export class Sync {
   private defer(peer: string, reason: string): void {
     this.log.info({ peer, reason }, "sync answer unusable for now; trying other peers");
     this.deferred.set(peer, this.now() + Math.min(this.opts.badPeerMs ?? 60_000, DEFER_PEER_MS));
+  }
+
+  /**
+   * A range request to the peer timed out: maybe an overloaded host rather than a liar, so it is passed
+   * over for a while (like `defer`), not shunned; each further timeout in a row doubles the wait, up to
+   * `badPeerMs`.
+   */
+  private deferSlow(peer: string, reason: string): void {
+    const n = (this.timeouts.get(peer) ?? 0) + 1;
+    this.timeouts.set(peer, n);
+    const ms = Math.min(this.opts.badPeerMs ?? 60_000, DEFER_PEER_MS * 2 ** Math.min(n - 1, 10));
+    this.log.info(
+      { peer, reason, timeoutsInARow: n, passedOverMs: ms },
+      "sync request to peer timed out; trying other peers",
+    );
+    this.deferred.set(peer, this.now() + ms);
   }
 
   private penalise(peer: string, reason: string): void {
@@ -279,7 +366,10 @@ export class Sync {
       return;
     }
     this.peers.set(peer, { ...s, at: this.now() });
-    if (s.height > this.chain.head().height) this.kick();
+    const ours = this.chain.head().height;
+    // Polling slowly while a peer turned out to be ahead: back to the catching-up rate at once.
+    if (this.slowPolling && s.height > ours + 1 && !this.stopped) this.schedulePoll();
+    if (s.height > ours) this.kick();
   }
 
   private async pollPeer(peer: string): Promise<void> {
@@ -332,7 +422,27 @@ export class Sync {
       if (i > 0 && !equalBytes(block.header.parentHash, out[i - 1]!.hash)) {
         throw new Error(`range answer is not a chain at height ${h}`);
       }
-      out.push({ block, bytes, hash: headerHash(block.header) });
+      out.push({ block, bytes, hash: headerHash(block.header), chunk: NOT_VERIFIED, index: 0 });
+    }
+    this.timeouts.delete(peer);
+    // Signatures go to the pool now, in chunks of about the same work, while earlier blocks are imported.
+    for (let i = 0; i < out.length; ) {
+      let end = i;
+      let checks = 0;
+      while (end < out.length && end - i < VERIFY_CHUNK_BLOCKS && checks < VERIFY_CHUNK_CHECKS) {
+        checks += 1 + out[end]!.block.txs.length;
+        end++;
+      }
+      const part = out.slice(i, end);
+      const chunk = this.verifier.verifyBlocks(
+        part.map((f) => f.block),
+        this.chain.config.chainId,
+      );
+      part.forEach((f, j) => {
+        f.chunk = chunk;
+        f.index = j;
+      });
+      i = end;
     }
     return out;
   }
@@ -385,8 +495,18 @@ export class Sync {
             };
           }
           let slice = performance.now();
-          for (const { block, bytes, hash } of blocks) {
-            const r = await this.chain.importBlock(block, "sync", undefined, { bytes, hash });
+          for (const { block, bytes, hash, chunk, index } of blocks) {
+            // A chunk no worker has started yet is verified here: better than waiting for it.
+            this.verifier.expedite(chunk);
+            // A block whose signatures the pool did not find valid is imported without the flag: the
+            // chain verifies it and refuses it with the usual error (and the peer is penalised below).
+            const signaturesVerified = (await chunk)[index] === true;
+            if (this.stopped) return;
+            const r = await this.chain.importBlock(block, "sync", undefined, {
+              bytes,
+              hash,
+              signaturesVerified,
+            });
             if (r.status === "orphan") throw new Error("range block became an orphan");
             // With an in-memory store an import never waits for I/O, so a batch would hold the event
             // loop for its whole length: no gossip, no slot ticks, and the prefetched answer would sit
@@ -406,6 +526,11 @@ export class Sync {
         if (err instanceof BlockError && err.verdict === "ignore") {
           // E.g. the peer is ahead of our clock: maybe not its fault, but another peer may serve us.
           this.defer(peer, `${err.code}: ${err.message}`);
+          continue;
+        }
+        if (err instanceof ReqRespError && err.code === ReqRespErrorCode.TIMEOUT) {
+          // Slow is not lying: an overloaded host answers late. Ask others for a while instead.
+          this.deferSlow(peer, err.message);
           continue;
         }
         this.penalise(peer, err instanceof Error ? err.message : String(err));
@@ -510,6 +635,9 @@ export class Sync {
     return undefined;
   }
 }
+
+/** The verdicts of blocks not (yet) sent to the pool: none, so each is verified on import. */
+const NOT_VERIFIED: Promise<boolean[]> = Promise.resolve([]);
 
 /** Creates the sync service and registers its protocol handlers on the network. */
 export function createSync(opts: SyncOptions): Sync {

@@ -288,6 +288,58 @@ export function describeChainStore(name: string, factory: KvFixtureFactory): voi
       expect(hex(await chain.getBlock(h(50)))).toBe(hex(block(50, 2, 2).bytes));
     });
 
+    it("lists every stored block past one read batch (256), in order, and can stop early", async () => {
+      // Hashes from a counter: more blocks than `h(tag)` can name.
+      const hh = (n: number): Uint8Array => {
+        const out = new Uint8Array(32);
+        new DataView(out.buffer).setUint32(0, n + 1);
+        return out;
+      };
+      const n = 600;
+      for (let height = 0; height < n; height++) {
+        await chain.putBlock({
+          hash: hh(height),
+          height,
+          slot: height,
+          parentHash: hh(height - 1),
+          bytes: Uint8Array.of(height & 0xff, height >> 8),
+        });
+      }
+      await chain.putBlock({
+        hash: hh(10_000),
+        height: 300,
+        slot: 301,
+        parentHash: hh(299),
+        bytes: Uint8Array.of(7),
+      });
+      // Through the recording wrapper (one `get` per block) and on the store itself (LevelDB: `getMany`).
+      for (const store of [chain, createChainStore(fixture.store)]) {
+        const all = await collect(store.iterateAllBlocks());
+        expect(all).toHaveLength(n + 1);
+        expect(all.map((b) => b.height)).toEqual([...all.map((b) => b.height)].sort((a, b) => a - b));
+        for (const b of all) {
+          const side = hex(b.hash) === hex(hh(10_000));
+          expect([...b.bytes]).toEqual(side ? [7] : [b.height & 0xff, b.height >> 8]);
+        }
+        let seen = 0;
+        for await (const b of store.iterateAllBlocks()) {
+          if (++seen === 300) {
+            expect(b.height).toBe(299);
+            break;
+          }
+        }
+      }
+      // Nothing is left open: writes and a full listing still work.
+      await chain.putBlock({
+        hash: hh(n),
+        height: n,
+        slot: n,
+        parentHash: hh(n - 1),
+        bytes: Uint8Array.of(1),
+      });
+      expect(await collect(chain.iterateAllBlocks())).toHaveLength(n + 2);
+    });
+
     it("refuses a store written with another layout version", async () => {
       await chain.close();
       const raw = await fixture.reopen();

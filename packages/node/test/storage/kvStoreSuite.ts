@@ -161,6 +161,26 @@ export function describeKvStore(name: string, factory: KvFixtureFactory): void {
         expect(await keysOf()).toEqual(["00", "01", "0100", "01ff", "02", "50", "7fff", "80"]);
       });
 
+      it("keeps the order through deletes, re-puts and puts between iterations", async () => {
+        // Deleted then put again before the next iteration, and the reverse; a new key beside them.
+        await store.batch([
+          { type: "del", key: bytes(1, 0) },
+          { type: "put", key: bytes(1, 0), value: bytes(9) },
+          { type: "put", key: bytes(1, 1), value: bytes(9) },
+          { type: "del", key: bytes(1, 1) },
+          { type: "del", key: bytes(0x80) },
+          { type: "put", key: bytes(0x7f), value: bytes(9) },
+        ]);
+        expect(await keysOf()).toEqual(["00", "01", "0100", "01ff", "02", "7f", "7fff", "ff"]);
+        await del(bytes(0x7f));
+        await put(bytes(0x80), bytes(9));
+        await del(bytes(0));
+        expect(await keysOf()).toEqual(["01", "0100", "01ff", "02", "7fff", "80", "ff"]);
+        expect(await keysOf({ gte: bytes(0x7f), reverse: true })).toEqual(["ff", "80", "7fff"]);
+        expect(hex((await store.get(bytes(1, 0)))!)).toBe("09");
+        expect(await store.get(bytes(1, 1))).toBeUndefined();
+      });
+
       it("can be abandoned early and the store stays usable", async () => {
         for await (const [key] of store.iterate()) {
           expect(hex(key)).toBe("00");

@@ -2,23 +2,24 @@ import { spawn } from "node:child_process";
 import { mkdir, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildCli } from "../../../../../scripts/build-cli.mjs";
 
 /*
  * How the tests run `cardio`: the real entry point (src/bin/cardio.ts) as its own process, built
  * from the TypeScript sources so `npm test` needs no prior `npm run build`.
  *
- * Measured on the 2-core machines: `node --import tsx src/bin/cardio.ts` starts in ~0.85 s,
- * `node dist/bin/cardio.js` in ~0.25 s, and an esbuild bundle of the sources (~0.1 s to build,
- * once per test file) in ~0.25 s. With some 60 spawns the bundle saves most of a minute, so it is
- * the default; esbuild is installed as a dependency of tsx and vite. Without it, tsx is the
- * fallback. Either way `@cardio/core` comes from its sources too, never from a stale dist.
+ * By default the same esbuild bundle `npm start` runs (scripts/build-cli.mjs: the CLI with its
+ * packages, classic-level excepted, in a few files; ~0.3–1 s to build once per test file), so the tests
+ * exercise what ships, and each spawn loads one bundle instead of hundreds of files from node_modules
+ * (`cardio start` ~0.4 s of CPU instead of ~0.9 s; `node --import tsx src/bin/cardio.ts` ~0.85 s
+ * before it runs anything). esbuild is a devDependency; without it, tsx is the fallback. Either way
+ * `@cardio/core` comes from its sources too, never from a stale dist.
  */
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Repository root. */
 export const ROOT = resolve(here, "../../../../..");
 const ENTRY = join(ROOT, "packages/node/src/bin/cardio.ts");
-const CORE_SRC = join(ROOT, "packages/core/src/index.ts");
 const TSCONFIG = join(here, "..", "tsconfig.cli.json");
 
 /** How to run `cardio`: `node`, then `argv`, then cardio's own arguments. */
@@ -30,44 +31,28 @@ export interface CardioCommand {
 
 /** Prepares a runnable `cardio` from the sources (see the note at the top of this file). */
 export async function prepareCardio(): Promise<CardioCommand> {
-  let esbuild: typeof import("esbuild") | undefined;
   try {
-    esbuild = await import("esbuild");
+    await import("esbuild");
   } catch {
-    esbuild = undefined;
-  }
-  if (esbuild === undefined) {
     return {
       argv: ["--import", "tsx", ENTRY],
       env: { TSX_TSCONFIG_PATH: TSCONFIG },
       cleanup: async () => {},
     };
   }
-  // Under node_modules so the bundle's bare imports (commander, multiformats…) resolve from the root.
+  // Under node_modules so the bundle's one external import (classic-level) resolves from the root.
   const dir = join(ROOT, "node_modules", ".cache", "cardio-cli-test", `${process.pid}-${Date.now()}`);
   await mkdir(dir, { recursive: true });
+  let entry: string;
   try {
-    await esbuild.build({
-      entryPoints: { cardio: ENTRY },
-      outdir: dir,
-      outExtension: { ".js": ".mjs" },
-      // Dynamic imports stay lazy chunks, as in the tsc build: `cardio status` must not load libp2p.
-      splitting: true,
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      packages: "external",
-      alias: { "@cardio/core": CORE_SRC },
-      sourcemap: "inline",
-      logLevel: "error",
-    });
+    // No source maps: with them each spawn costs ~0.15 s more CPU (the maps of every bundled package).
+    entry = await buildCli({ outdir: dir });
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
   return {
-    argv: ["--enable-source-maps", join(dir, "cardio.mjs")],
+    argv: [entry],
     env: {},
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };

@@ -1,0 +1,241 @@
+import { type Block, buildBlock, createDevnet, encodeBlock, equalBytes, lotteryWinner } from "@cardio/core";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Chain, type ChainNode, createChain } from "../../src/chain/chain.js";
+import type { Logger } from "../../src/logger.js";
+import { type Network, ReqRespError, ReqRespErrorCode } from "../../src/network/index.js";
+import { createChainStore, createMemoryKvStore } from "../../src/storage/index.js";
+import {
+  decodeRangeRequest,
+  decodeStatus,
+  encodeBlockList,
+  encodeStatus,
+  type StatusMessage,
+} from "../../src/sync/messages.js";
+import { createSync, type Sync, SyncProtocol } from "../../src/sync/sync.js";
+
+/** Status polling rates and how a slow peer is told from a lying one, on a scripted network. */
+
+const { genesis, keys } = createDevnet({
+  seed: "sync-polling",
+  validators: 3,
+  chainId: "sync-polling",
+  genesisTime: Date.now() - 1000 * 60_000,
+  slotMs: 1000,
+});
+
+function forge(parent: ChainNode, slot: number): Block {
+  const winner = lotteryWinner(parent.state, parent.hash, slot, genesis.minStake)!;
+  const key = keys.find((k) => equalBytes(k.publicKey, winner.publicKey))!;
+  return buildBlock({ config: genesis, parent, slot, key, candidates: [] }).block;
+}
+
+/** A chain of `n` blocks, built on a chain of its own (the peer's). */
+async function peerChain(n: number): Promise<{ chain: Chain; blocks: Block[] }> {
+  const store = createChainStore(createMemoryKvStore());
+  await store.open();
+  const chain = createChain({ genesis, store });
+  await chain.start();
+  const blocks: Block[] = [];
+  for (let s = 1; s <= n; s++) {
+    const b = forge(chain.head(), s);
+    await chain.importBlock(b, "local");
+    blocks.push(b);
+  }
+  return { chain, blocks };
+}
+
+type Answer = (name: string, payload: Uint8Array) => Promise<Uint8Array>;
+
+/** A network of scripted peers: `answer` plays every peer; requests are recorded. */
+function fakeNetwork(peerIds: string[], answer: Answer) {
+  const listeners = new Map<string, Set<(peer: string) => void>>();
+  const requests: Array<{ peer: string; name: string; at: number }> = [];
+  const peers = [...peerIds];
+  const net = {
+    peers: () => [...peers],
+    handle() {},
+    unhandle() {},
+    on(event: string, fn: (peer: string) => void) {
+      if (!listeners.has(event)) listeners.set(event, new Set());
+      listeners.get(event)!.add(fn);
+    },
+    off(event: string, fn: (peer: string) => void) {
+      listeners.get(event)?.delete(fn);
+    },
+    async hangUp() {},
+    async request(peer: string, name: string, payload: Uint8Array) {
+      requests.push({ peer, name, at: Date.now() });
+      return answer(name, payload);
+    },
+  };
+  return {
+    network: net as unknown as Network,
+    requests,
+    connect(peer: string) {
+      peers.push(peer);
+      for (const fn of listeners.get("peer:connect") ?? []) fn(peer);
+    },
+  };
+}
+
+function recordingLogger() {
+  const lines: Array<{ level: string; msg: string; obj: Record<string, unknown> }> = [];
+  const at =
+    (level: string) =>
+    (obj: Record<string, unknown>, msg = "") =>
+      lines.push({ level, msg, obj });
+  const logger: Logger = { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+  return { logger, lines, find: (text: string) => lines.filter((l) => l.msg.includes(text)) };
+}
+
+async function ourChain(): Promise<Chain> {
+  const store = createChainStore(createMemoryKvStore());
+  await store.open();
+  const chain = createChain({ genesis, store });
+  await chain.start();
+  return chain;
+}
+
+const statusOf = (chain: Chain): StatusMessage => {
+  const h = chain.head();
+  return { genesisHash: chain.genesisHash, headHash: h.hash, height: h.height, slot: h.slot };
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const statusPolls = (requests: Array<{ name: string }>) =>
+  requests.filter((r) => r.name === SyncProtocol.status).length;
+
+describe("sync status polling", () => {
+  let sync: Sync | undefined;
+  afterEach(async () => {
+    await sync?.stop();
+    sync = undefined;
+  });
+
+  it("polls every statusIntervalMs while a peer is ahead, and far less often once in step", async () => {
+    const ours = await ourChain();
+    const peer = await peerChain(0);
+    const net = fakeNetwork(["A", "B"], async (name, payload) => {
+      if (name === SyncProtocol.status) {
+        decodeStatus(payload);
+        return encodeStatus(statusOf(peer.chain));
+      }
+      throw new Error(`unexpected ${name}`);
+    });
+    sync = createSync({ chain: ours, network: net.network, statusIntervalMs: 40, verifyThreads: 0 });
+    sync.start();
+    // Both peers at genesis, like us: in step. First the polls on start, then at most one round in
+    // 5 × 40 ms ± 20 % (jitter), where catching up would have polled ~10 rounds.
+    await sleep(400);
+    const inStep = statusPolls(net.requests);
+    expect(inStep).toBeGreaterThanOrEqual(2);
+    expect(inStep).toBeLessThanOrEqual(2 + 2 * 2);
+    await sync.stop();
+    sync = undefined;
+
+    // A peer that is ahead (by more than one block) but serves nothing: polled at the fast rate.
+    const ahead = await peerChain(3);
+    const net2 = fakeNetwork(["A"], async (name) => {
+      if (name === SyncProtocol.status) return encodeStatus(statusOf(ahead.chain));
+      throw new ReqRespError(ReqRespErrorCode.REMOTE_ERROR, "no", { peerId: "A", protocol: name });
+    });
+    sync = createSync({
+      chain: ours,
+      network: net2.network,
+      statusIntervalMs: 40,
+      verifyThreads: 0,
+      badPeerMs: 1,
+    });
+    sync.start();
+    await sleep(400);
+    expect(statusPolls(net2.requests)).toBeGreaterThanOrEqual(6);
+  });
+
+  it("polls a new connection at once, even while polling slowly", async () => {
+    const ours = await ourChain();
+    const peer = await peerChain(0);
+    const net = fakeNetwork(["A"], async () => encodeStatus(statusOf(peer.chain)));
+    sync = createSync({ chain: ours, network: net.network, statusIntervalMs: 1000, verifyThreads: 0 });
+    sync.start();
+    await sleep(20);
+    const before = net.requests.length;
+    net.connect("C");
+    await sleep(20);
+    expect(net.requests.slice(before).map((r) => r.peer)).toEqual(["C"]);
+  });
+
+  it("treats a peer without a status as a reason to keep polling fast", async () => {
+    const ours = await ourChain();
+    const net = fakeNetwork(["A"], async (name) => {
+      throw new ReqRespError(ReqRespErrorCode.TIMEOUT, "no response", { peerId: "A", protocol: name });
+    });
+    sync = createSync({ chain: ours, network: net.network, statusIntervalMs: 40, verifyThreads: 0 });
+    sync.start();
+    await sleep(400);
+    expect(statusPolls(net.requests)).toBeGreaterThanOrEqual(6);
+  });
+});
+
+describe("sync: slow peers are passed over, lying peers shunned", () => {
+  let sync: Sync | undefined;
+  afterEach(async () => {
+    await sync?.stop();
+    sync = undefined;
+  });
+
+  it("defers a peer whose range request timed out, with its own log line, and syncs from another", async () => {
+    const ours = await ourChain();
+    const peer = await peerChain(6);
+    const log = recordingLogger();
+    const net = fakeNetwork(["slow"], async (name) => {
+      if (name === SyncProtocol.status) return encodeStatus(statusOf(peer.chain));
+      throw new ReqRespError(ReqRespErrorCode.TIMEOUT, "no response within 5 ms", {
+        peerId: "slow",
+        protocol: name,
+      });
+    });
+    sync = createSync({ chain: ours, network: net.network, logger: log.logger, verifyThreads: 0 });
+    sync.start();
+    await sleep(50);
+    expect(log.find("timed out")).toHaveLength(1);
+    expect(log.find("timed out")[0]!.obj).toMatchObject({ peer: "slow", timeoutsInARow: 1 });
+    expect(log.find("shunning it")).toHaveLength(0);
+    expect(ours.head().height).toBe(0);
+  });
+
+  it("shuns a peer that serves invalid blocks, as before", async () => {
+    const ours = await ourChain();
+    const peer = await peerChain(6);
+    const log = recordingLogger();
+    const net = fakeNetwork(["liar"], async (name, payload) => {
+      if (name === SyncProtocol.status) return encodeStatus(statusOf(peer.chain));
+      const { start, count } = decodeRangeRequest(payload);
+      const blocks = peer.blocks.slice(start - 1, start - 1 + count).map((b) => {
+        const sig = b.header.signature.slice();
+        sig[1]! ^= 1;
+        return encodeBlock({ ...b, header: { ...b.header, signature: sig } });
+      });
+      return encodeBlockList(blocks);
+    });
+    sync = createSync({ chain: ours, network: net.network, logger: log.logger, verifyThreads: 1 });
+    sync.start();
+    await sleep(300);
+    expect(log.find("shunning it")).toHaveLength(1);
+    expect(String(log.find("shunning it")[0]!.obj.reason)).toMatch(/signature/);
+    expect(ours.head().height).toBe(0);
+  });
+
+  it("imports a range whose signatures the pool verified", async () => {
+    const ours = await ourChain();
+    const peer = await peerChain(40);
+    const net = fakeNetwork(["good"], async (name, payload) => {
+      if (name === SyncProtocol.status) return encodeStatus(statusOf(peer.chain));
+      const { start, count } = decodeRangeRequest(payload);
+      return encodeBlockList(peer.blocks.slice(start - 1, start - 1 + count).map(encodeBlock));
+    });
+    sync = createSync({ chain: ours, network: net.network, verifyThreads: 1 });
+    sync.start();
+    for (let i = 0; i < 100 && ours.head().height < 40; i++) await sleep(20);
+    expect(ours.head().hashHex).toBe(peer.chain.head().hashHex);
+  });
+});
