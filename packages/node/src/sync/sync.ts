@@ -275,13 +275,13 @@ export class Sync {
    * over for a while (like `defer`), not shunned; each further timeout in a row doubles the wait, up to
    * `badPeerMs`.
    */
-  private deferSlow(peer: string, reason: string): void {
+  private deferSlow(peer: string, reason: string, what: "timed out" | "failed" = "timed out"): void {
     const n = (this.timeouts.get(peer) ?? 0) + 1;
     this.timeouts.set(peer, n);
     const ms = Math.min(this.opts.badPeerMs ?? 60_000, DEFER_PEER_MS * 2 ** Math.min(n - 1, 10));
     this.log.info(
       { peer, reason, timeoutsInARow: n, passedOverMs: ms },
-      "sync request to peer timed out; trying other peers",
+      `sync request to peer ${what}; trying other peers`,
     );
     this.deferred.set(peer, this.now() + ms);
   }
@@ -528,9 +528,10 @@ export class Sync {
           this.defer(peer, `${err.code}: ${err.message}`);
           continue;
         }
-        if (err instanceof ReqRespError && err.code === ReqRespErrorCode.TIMEOUT) {
-          // Slow is not lying: an overloaded host answers late. Ask others for a while instead.
-          this.deferSlow(peer, err.message);
+        if (err instanceof ReqRespError && isTransportFailure(err)) {
+          // Slow or gone is not lying: an overloaded host answers late, a restarting or reconnecting
+          // peer has no stream to give. Ask others for a while instead of shunning it for a minute.
+          this.deferSlow(peer, err.message, err.code === ReqRespErrorCode.TIMEOUT ? "timed out" : "failed");
           continue;
         }
         this.penalise(peer, err instanceof Error ? err.message : String(err));
@@ -633,6 +634,26 @@ export class Sync {
       }
     }
     return undefined;
+  }
+}
+
+/**
+ * Failures of the request itself rather than of what the peer said: a timeout, no connection, no
+ * stream (the connection was closing, e.g. the peer restarted or was hung up), our own abort, or the
+ * peer's rate limit. A stream that breaks mid-answer is not among them: that is what a peer serving
+ * truncated answers looks like.
+ */
+function isTransportFailure(err: ReqRespError): boolean {
+  switch (err.code) {
+    case ReqRespErrorCode.TIMEOUT:
+    case ReqRespErrorCode.DIAL_FAILED:
+    case ReqRespErrorCode.ABORTED:
+    case ReqRespErrorCode.RATE_LIMITED:
+      return true;
+    case ReqRespErrorCode.STREAM_ERROR:
+      return err.message.startsWith("cannot open stream");
+    default:
+      return false;
   }
 }
 

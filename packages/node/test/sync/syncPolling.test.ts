@@ -203,6 +203,29 @@ describe("sync: slow peers are passed over, lying peers shunned", () => {
     expect(ours.head().height).toBe(0);
   });
 
+  it.each([
+    [ReqRespErrorCode.DIAL_FAILED, "cannot connect", "deferred"],
+    [ReqRespErrorCode.STREAM_ERROR, "cannot open stream", "deferred"],
+    [ReqRespErrorCode.RATE_LIMITED, "rate limited", "deferred"],
+    [ReqRespErrorCode.STREAM_ERROR, "stream ended before the response", "shunned"],
+    [ReqRespErrorCode.MALFORMED, "empty response frame", "shunned"],
+  ] as const)("a range request failing with %s (%s) gets its peer %s", async (code, message, outcome) => {
+    const ours = await ourChain();
+    const peer = await peerChain(6);
+    const log = recordingLogger();
+    const net = fakeNetwork(["p"], async (name) => {
+      if (name === SyncProtocol.status) return encodeStatus(statusOf(peer.chain));
+      throw new ReqRespError(code, message, { peerId: "p", protocol: name });
+    });
+    sync = createSync({ chain: ours, network: net.network, logger: log.logger, verifyThreads: 0 });
+    sync.start();
+    await sleep(50);
+    // A peer that restarted or was hung up has no stream to give: that is no proof of lying.
+    expect(log.find("request to peer failed")).toHaveLength(outcome === "deferred" ? 1 : 0);
+    expect(log.find("shunning it")).toHaveLength(outcome === "shunned" ? 1 : 0);
+    expect(ours.head().height).toBe(0);
+  });
+
   it("shuns a peer that serves invalid blocks, as before", async () => {
     const ours = await ourChain();
     const peer = await peerChain(6);
