@@ -485,7 +485,10 @@ export class Harness {
   /** Restarts node i (SIGTERM, clean) with its clock shifted by `offsetMs`. */
   clockOffset(i: number, offsetMs: number): Promise<PerturbationResult> {
     const n = this.nodes[i]!;
-    const name = `clock ${offsetMs > 0 ? "+" : ""}${offsetMs} ms (restarted with --clock-offset-ms; stays off)`;
+    const name =
+      offsetMs === 0
+        ? "clock set right again (restarted without --clock-offset-ms)"
+        : `clock ${offsetMs > 0 ? "+" : ""}${offsetMs} ms (restarted with --clock-offset-ms; stays off)`;
     if (!this.clockOffsetSupported) {
       return this.perturb(name, n.name, async () => ({
         recoveredAt: Date.now(),
@@ -501,7 +504,7 @@ export class Harness {
         return {
           recoveredAt: up,
           held: clean,
-          detail: `clean stop (exit ${rec?.code ?? rec?.signal}), back with its clock ${offsetMs} ms off`,
+          detail: `clean stop (exit ${rec?.code ?? rec?.signal}), back with its clock ${offsetMs === 0 ? "right" : `${offsetMs} ms off`}`,
         };
       } catch (err) {
         // `cardio start` refused the flag: note it as an expected exit, and bring the node back as it was.

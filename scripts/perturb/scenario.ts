@@ -74,11 +74,15 @@ async function longScenario(h: Harness, cycles: number): Promise<void> {
   }
   await h.clockOffset(4, 300);
   await sleep(10_000);
+  // Clocks are promised to agree within 500 ms (docs/reliability.md §1): +300 and −300 at once would
+  // put two nodes 600 ms apart, outside what the network promises. So one clock is off at a time.
+  await h.clockOffset(4, 0);
+  await sleep(5000);
   await h.clockOffset(1, -300);
   await sleep(10_000);
   await h.equivocate();
   await sleep(5000);
-  // One more crash with two clocks still off, then a quiet stretch under load.
+  // One more crash with a clock still off, then a quiet stretch under load.
   await h.killRestart(0, 5000);
   await sleep(20_000);
 }
