@@ -2,12 +2,9 @@ import {
   type Block,
   BlockError,
   BlockErrorCode,
-  buildBlock,
   createDevnet,
-  equalBytes,
   headerHash,
   type KeyPair,
-  lotteryWinner,
   signTx,
   toHex,
   txId,
@@ -15,6 +12,7 @@ import {
 import { describe, expect, it } from "vitest";
 import { type ChainNode, createChain } from "../../src/chain/chain.js";
 import { type ChainStore, createChainStore, createMemoryKvStore } from "../../src/storage/index.js";
+import { forgeWinner } from "../helpers/forgeWinner.js";
 
 /** Chain imports write the block before the head moves; signatures checked elsewhere are not rechecked. */
 
@@ -26,11 +24,8 @@ const { genesis, keys } = createDevnet({
   slotMs: 1000,
 });
 
-function forge(parent: ChainNode, slot: number, candidates: Block["txs"] = []): Block {
-  const winner = lotteryWinner(parent.state, parent.hash, slot, genesis.minStake)!;
-  const key = keys.find((k) => equalBytes(k.publicKey, winner.publicKey))!;
-  return buildBlock({ config: genesis, parent, slot, key, candidates }).block;
-}
+const forge = (parent: ChainNode, slot: number, candidates: Block["txs"] = []): Block =>
+  forgeWinner(genesis, keys, parent, slot, candidates);
 
 /** A store whose block writes can be held pending (`hold`/`release`) or made to fail (`fail`). */
 function controlledStore() {

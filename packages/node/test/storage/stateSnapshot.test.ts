@@ -1,14 +1,4 @@
-import {
-  type Block,
-  buildBlock,
-  createDevnet,
-  equalBytes,
-  lotteryWinner,
-  signTx,
-  stateRoot,
-  toHex,
-  txId,
-} from "@cardio/core";
+import { type Block, createDevnet, signTx, stateRoot, toHex, txId } from "@cardio/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { type ChainNode, createChain } from "../../src/chain/chain.js";
 import {
@@ -23,6 +13,7 @@ import {
   createLevelKvStore,
   createMemoryKvStore,
 } from "../../src/storage/index.js";
+import { forgeWinner } from "../helpers/forgeWinner.js";
 import { makeTempDir } from "./fixtures.js";
 
 /**
@@ -42,11 +33,8 @@ const { genesis, keys } = createDevnet({
 const KEEP_DEPTH = 8;
 const BLOCKS = 300;
 
-function forge(parent: ChainNode, slot: number, candidates: Block["txs"] = []): Block {
-  const winner = lotteryWinner(parent.state, parent.hash, slot, genesis.minStake)!;
-  const key = keys.find((k) => equalBytes(k.publicKey, winner.publicKey))!;
-  return buildBlock({ config: genesis, parent, slot, key, candidates }).block;
-}
+const forge = (parent: ChainNode, slot: number, candidates: Block["txs"] = []): Block =>
+  forgeWinner(genesis, keys, parent, slot, candidates);
 
 const transfer = (nonce: number) =>
   signTx(

@@ -1,16 +1,8 @@
-import {
-  type Block,
-  buildBlock,
-  createDevnet,
-  encodeBlock,
-  equalBytes,
-  headerHash,
-  type KeyPair,
-  lotteryWinner,
-} from "@cardio/core";
+import { type Block, createDevnet, encodeBlock, headerHash, type KeyPair } from "@cardio/core";
 import { describe, expect, it } from "vitest";
 import { type ChainNode, createChain } from "../../src/chain/chain.js";
 import { type ChainStore, createChainStore, createMemoryKvStore } from "../../src/storage/index.js";
+import { forgeWinner } from "../helpers/forgeWinner.js";
 
 /** What `blocks_by_range` and `blocks_by_hash` serve: stored bytes, one chain, never a mix of two. */
 
@@ -22,11 +14,8 @@ const { genesis, keys } = createDevnet({
   slotMs: 1000,
 });
 
-function forge(parent: ChainNode, slot: number, keyset: readonly KeyPair[] = keys): Block {
-  const winner = lotteryWinner(parent.state, parent.hash, slot, genesis.minStake)!;
-  const key = keyset.find((k) => equalBytes(k.publicKey, winner.publicKey))!;
-  return buildBlock({ config: genesis, parent, slot, key, candidates: [] }).block;
-}
+const forge = (parent: ChainNode, slot: number, keyset: readonly KeyPair[] = keys): Block =>
+  forgeWinner(genesis, keyset, parent, slot);
 
 /** A store whose block writes wait until `release()`: the moment between import and persistence. */
 function holdingStore(): { store: ChainStore; hold(): void; release(): void } {

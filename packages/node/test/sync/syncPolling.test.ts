@@ -1,4 +1,4 @@
-import { type Block, buildBlock, createDevnet, encodeBlock, equalBytes, lotteryWinner } from "@cardio/core";
+import { type Block, createDevnet, encodeBlock } from "@cardio/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Chain, type ChainNode, createChain } from "../../src/chain/chain.js";
 import type { Logger } from "../../src/logger.js";
@@ -12,6 +12,7 @@ import {
   type StatusMessage,
 } from "../../src/sync/messages.js";
 import { createSync, type Sync, SyncProtocol } from "../../src/sync/sync.js";
+import { forgeWinner } from "../helpers/forgeWinner.js";
 
 /** Status polling rates and how a slow peer is told from a lying one, on a scripted network. */
 
@@ -23,11 +24,7 @@ const { genesis, keys } = createDevnet({
   slotMs: 1000,
 });
 
-function forge(parent: ChainNode, slot: number): Block {
-  const winner = lotteryWinner(parent.state, parent.hash, slot, genesis.minStake)!;
-  const key = keys.find((k) => equalBytes(k.publicKey, winner.publicKey))!;
-  return buildBlock({ config: genesis, parent, slot, key, candidates: [] }).block;
-}
+const forge = (parent: ChainNode, slot: number): Block => forgeWinner(genesis, keys, parent, slot);
 
 /** A chain of `n` blocks, built on a chain of its own (the peer's). */
 async function peerChain(n: number): Promise<{ chain: Chain; blocks: Block[] }> {
