@@ -16,7 +16,9 @@
  *                    after its first burst; fresh keys keep reaching the handler)
  *   gossip dups      fresh keys (one per 50 messages) re-publishing garbage the node already judged
  *   gossip orphans   one peer publishing decodable blocks with unknown parents (IGNORE: never
- *                    penalised, each one held in the orphan pool and looked up from the sender)
+ *                    penalised by gossipsub; the node's ignore budget hangs the peer up and refuses it)
+ *   orphans sybil    the same from a fresh key every 500 messages (each key draws the ignore budget
+ *                    before it is cut off)
  *   range x1         one peer sending blocks_by_range(0, 256), 24 requests in flight
  *   range x4         four peers doing the same at once
  *
@@ -290,6 +292,11 @@ async function main(): Promise<void> {
   ]);
   await measure("gossip orphans (IGNORE, 1 key)", async () => [
     await peers[0]!.run(gossip({ template: orphanTemplate(), offset: 16, first: 0 })),
+  ]);
+  await measure("gossip orphans (IGNORE, sybil: new key / 500 msgs)", async () => [
+    await peers[0]!.run(
+      gossip({ template: orphanTemplate(), offset: 16, first: 100_000_000, rotateEvery: 500, batch: 100 }),
+    ),
   ]);
   await measure("blocks_by_range (1 peer, 24 in flight)", async () => [await peers[0]!.run(rangeCommand)]);
   await measure("blocks_by_range (4 peers, 24 in flight each)", async () =>

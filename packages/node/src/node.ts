@@ -1,6 +1,7 @@
 import {
   addressFromPublicKey,
   BlockError,
+  type ChainConfig,
   CodecError,
   concatBytes,
   decodeBlock,
@@ -25,7 +26,13 @@ import { createMempoolJournal, type MempoolJournal } from "./mempool/mempoolJour
 import { createTxExchange, type TxExchange } from "./mempool/txExchange.js";
 import { bindChainMetrics } from "./metrics/bindChainMetrics.js";
 import { createNodeMetrics, type NodeMetrics } from "./metrics/nodeMetrics.js";
-import { createNetwork, type Network, type Verdict } from "./network/index.js";
+import {
+  createNetwork,
+  type IgnoreBudget,
+  type Network,
+  type OnMessageOptions,
+  type Verdict,
+} from "./network/index.js";
 import type { CardioNode, CardioNodeOptions, NodeEvents, NodeStatus } from "./nodeTypes.js";
 import { type ChainStore, createChainStore, createMemoryKvStore } from "./storage/index.js";
 import { createSync, type Sync } from "./sync/sync.js";
@@ -161,8 +168,13 @@ class Node implements CardioNode {
         this.network.off("peer:connect", countPeers);
         this.network.off("peer:disconnect", countPeers);
       });
-      this.network.onMessage(this.network.topics.blocks, (data, from) => this.onBlockMessage(data, from));
-      this.network.onMessage(this.network.topics.txs, (data) => this.onTxMessage(data));
+      const budgets = ignoreBudgets(this.config, this.opts.gossipIgnoreBudget);
+      this.network.onMessage(
+        this.network.topics.blocks,
+        (data, from) => this.onBlockMessage(data, from),
+        budgets.blocks,
+      );
+      this.network.onMessage(this.network.topics.txs, (data) => this.onTxMessage(data), budgets.txs);
       await this.network.start();
       this.sync.start();
       this.txExchange.start();
@@ -485,4 +497,21 @@ class Node implements CardioNode {
 /** Creates a node; nothing runs until `start()`. */
 export function createNode(opts: CardioNodeOptions): CardioNode {
   return new Node(opts);
+}
+
+/** The gossip ignore budgets of `CardioNodeOptions.gossipIgnoreBudget`, defaults filled in per chain. */
+function ignoreBudgets(
+  config: ChainConfig,
+  chosen: CardioNodeOptions["gossipIgnoreBudget"] = {},
+): { blocks: OnMessageOptions; txs: OnMessageOptions } {
+  const perSlot = (n: number, floor: number) => Math.max(floor, (n * 1000) / config.slotMs);
+  const pick = (value: IgnoreBudget | false | undefined, fallback: IgnoreBudget): OnMessageOptions =>
+    value === false ? {} : { ignoreBudget: value ?? fallback };
+  return {
+    blocks: pick(chosen.blocks, { burst: 128, perSecond: perSlot(4, 8) }),
+    txs: pick(chosen.txs, {
+      burst: Math.max(1024, 2 * config.maxBlockTxs),
+      perSecond: perSlot(2 * config.maxBlockTxs, 256),
+    }),
+  };
 }

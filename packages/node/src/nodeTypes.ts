@@ -3,6 +3,7 @@ import type { Registry } from "prom-client";
 import type { Chain, ChainNode } from "./chain/chain.js";
 import type { Logger } from "./logger.js";
 import type { Mempool } from "./mempool/mempool.js";
+import type { IgnoreBudget } from "./network/index.js";
 import type { ChainStore } from "./storage/index.js";
 import type { SyncOptions } from "./sync/sync.js";
 import type { TypedEmitter } from "./util/typedEmitter.js";
@@ -94,6 +95,15 @@ export interface CardioNodeOptions {
   processMetrics?: boolean;
   /** Log one status line per slot (default true). */
   slotLog?: boolean;
+  /**
+   * IGNOREd gossip messages one peer may relay per topic before it is hung up and refused for 60 s
+   * (`false`: unlimited). IGNORE does not lower a peer's gossipsub score, so this is what stops a peer
+   * flooding e.g. blocks with unknown parents. Defaults, far above what an honest relayer draws (it
+   * forwards each new block once, so at most a few IGNOREs a slot: late, duplicate, or ahead of us):
+   * blocks burst 128 and 4 a slot (at least 8/s); transactions burst max(1 024, 2 × maxBlockTxs) and
+   * 2 × maxBlockTxs a slot (at least 256/s).
+   */
+  gossipIgnoreBudget?: { blocks?: IgnoreBudget | false; txs?: IgnoreBudget | false };
 }
 
 /** A running cardio node. */

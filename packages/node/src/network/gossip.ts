@@ -3,6 +3,7 @@ import type { GossipSub, GossipsubMessage, GossipsubOpts } from "@chainsafe/libp
 import { StrictNoSign, TopicValidatorResult } from "@libp2p/interface";
 import { gossipScore, LOOPBACK_ADDRESSES } from "./gossipScore.js";
 import { errorFields, type Logger, noopLogger } from "./logger.js";
+import { createRateLimiter, type RateLimiter } from "./rateLimiter.js";
 
 /** A topic handler's verdict; it decides whether gossipsub forwards the message and how it scores the sender. */
 export type Verdict = "accept" | "ignore" | "reject";
@@ -96,10 +97,45 @@ export function gossipsubConfig(options: GossipsubConfigOptions): Partial<Gossip
   };
 }
 
+/**
+ * How many IGNOREd messages one peer may relay on a topic: a token bucket per peer and topic, one
+ * token per IGNORE. IGNORE costs the relayer nothing in gossipsub's score (the message may only be
+ * early, late or ahead of our head), so without this a peer can keep a node judging hopeless messages
+ * as fast as it can send them.
+ */
+export interface IgnoreBudget {
+  /** IGNOREs a peer may draw back to back. */
+  burst: number;
+  /** Tokens added back per second. */
+  perSecond: number;
+}
+
+/** Options of {@link GossipLayer.onMessage}. */
+export interface OnMessageOptions {
+  /**
+   * IGNOREs one relaying peer may draw on this topic; a peer past it is reported to
+   * `GossipLayerOptions.onIgnoreFlood` (which hangs it up). Default: unlimited.
+   */
+  ignoreBudget?: IgnoreBudget;
+}
+
 /** Options of {@link createGossip}. */
 export interface GossipLayerOptions {
   /** Messages larger than this are rejected before any handler sees them (sender penalised). */
   maxMessageBytes: number;
+  /**
+   * Called once when a peer overdraws a topic's ignore budget (the network bans and hangs it up).
+   * Default: nothing but a log line.
+   */
+  onIgnoreFlood?: (peerId: string, topic: string) => void;
+  /**
+   * Peers whose messages skip the handlers (verdict IGNORE at once): the network's banned peers,
+   * whose backlog already read from the socket would otherwise still be judged one by one after the
+   * hang-up. Default: none.
+   */
+  isCutOff?: (peerId: string) => boolean;
+  /** Clock for the ignore budgets, in ms; injectable for tests. Default `performance.now`. */
+  now?: () => number;
   /** Structured logger. Default: silent. */
   logger?: Logger;
 }
@@ -110,7 +146,7 @@ export interface Gossip {
    * Subscribes to `topic` and routes its messages to `handler`; one handler per topic. Works before
    * and after start. Returns a function that unsubscribes.
    */
-  onMessage(topic: string, handler: MessageHandler): () => void;
+  onMessage(topic: string, handler: MessageHandler, options?: OnMessageOptions): () => void;
   /**
    * Publishes `data` on `topic`; resolves with the number of peers it was sent to (0 when alone or
    * not started). Throws a RangeError only for data over `maxMessageBytes`, which no peer would accept.
@@ -138,7 +174,11 @@ const VERDICTS: Record<Verdict, TopicValidatorResult> = {
 export function createGossip(options: GossipLayerOptions): Gossip {
   const { maxMessageBytes } = options;
   const logger = options.logger ?? noopLogger;
+  const isCutOff = options.isCutOff ?? (() => false);
   const handlers = new Map<string, MessageHandler>();
+  const budgets = new Map<string, RateLimiter>();
+  /** Peers reported for an ignore flood whose budget has not refilled since: reported once. */
+  const flooding = new Set<string>();
   let router: GossipSub | undefined;
 
   // Runs inside gossipsub before the message is cached or delivered, so an oversized message never
@@ -171,7 +211,10 @@ export function createGossip(options: GossipLayerOptions): Gossip {
     const from = detail.propagationSource.toString();
     const handler = handlers.get(msg.topic);
     let verdict: Verdict = "ignore";
-    if (handler !== undefined) {
+    if (isCutOff(from)) {
+      // Left unjudged: a peer we are hanging up (e.g. for flooding), whose messages read before the
+      // hang-up would otherwise still cost a handler call each.
+    } else if (handler !== undefined) {
       try {
         const result = await handler(msg.data, from);
         if (typeof result === "string" && Object.hasOwn(VERDICTS, result)) {
@@ -192,12 +235,33 @@ export function createGossip(options: GossipLayerOptions): Gossip {
       }
     }
     if (router !== current) return; // stopped (or restarted) while the handler ran
+    if (verdict === "ignore") chargeIgnore(from, msg.topic);
     if (verdict !== "accept")
       logger.debug({ topic: msg.topic, peer: from, msgId, verdict }, "gossip message dropped");
     try {
       current.reportMessageValidationResult(msgId, from, VERDICTS[verdict]);
     } catch (err) {
       logger.warn({ topic: msg.topic, ...errorFields(err) }, "cannot report gossip verdict");
+    }
+  }
+
+  function chargeIgnore(from: string, topic: string): void {
+    const budget = budgets.get(topic);
+    if (budget === undefined) return;
+    if (budget.take(from)) {
+      flooding.delete(from);
+      return;
+    }
+    if (flooding.has(from)) return;
+    flooding.add(from);
+    logger.warn(
+      { peer: from, topic },
+      "peer relays more IGNOREd gossip than its budget allows; cutting it off",
+    );
+    try {
+      options.onIgnoreFlood?.(from, topic);
+    } catch (err) {
+      logger.warn({ peer: from, ...errorFields(err) }, "ignore-flood callback failed");
     }
   }
 
@@ -210,13 +274,25 @@ export function createGossip(options: GossipLayerOptions): Gossip {
   };
 
   return {
-    onMessage(topic, handler) {
+    onMessage(topic, handler, handlerOptions = {}) {
       if (handlers.has(topic)) throw new Error(`a handler for ${topic} is already registered`);
+      const { ignoreBudget } = handlerOptions;
+      if (ignoreBudget !== undefined) {
+        budgets.set(
+          topic,
+          createRateLimiter({
+            burst: ignoreBudget.burst,
+            ratePerSecond: ignoreBudget.perSecond,
+            ...(options.now === undefined ? {} : { now: options.now }),
+          }),
+        );
+      }
       handlers.set(topic, handler);
       if (router !== undefined) subscribe(router, topic);
       return () => {
         if (handlers.get(topic) !== handler) return;
         handlers.delete(topic);
+        budgets.delete(topic);
         if (router !== undefined) unsubscribe(router, topic);
       };
     },

@@ -24,10 +24,15 @@ export interface GossipWatchdogOptions {
    * threshold, while one more invalid message graylists the peer again.
    */
   graylistBanMs?: number;
+  /**
+   * How long a peer that relayed more IGNOREd gossip than a topic's budget allows is refused, in ms.
+   * Default 60 000, as for graylisted peers.
+   */
+  ignoreFloodBanMs?: number;
 }
 
 /** Why the watchdog hung up a peer: the `reason` label of its metric. */
-export type HangUpReason = "gossip_dead" | "graylisted";
+export type HangUpReason = "gossip_dead" | "graylisted" | "ignore_flood";
 
 /** One connected peer, as the watchdog sees it. */
 export interface WatchedPeer {
@@ -70,6 +75,11 @@ export interface GossipWatchdogConfig extends GossipWatchdogOptions {
 export interface GossipWatchdog {
   /** True while a graylisted peer is refused (the network adds this to its `denyPeer`). */
   isBanned(peerId: string): boolean;
+  /**
+   * Refuses `peerId` for the ban time of `reason` from now on and hangs it up (resolves once hung up,
+   * never rejects). For misbehaviour found outside the watchdog's scan, e.g. an ignore flood.
+   */
+  ban(peerId: string, reason: "ignore_flood"): Promise<void>;
   /** Checks every connected peer once; the timer calls it, tests may too. */
   check(): Promise<void>;
   start(host: GossipWatchdogHost): void;
@@ -97,6 +107,7 @@ export function createGossipWatchdog(config: GossipWatchdogConfig): GossipWatchd
   const strikesNeeded = config.strikes ?? 2;
   const disconnectGraylisted = config.disconnectGraylisted ?? true;
   const graylistBanMs = config.graylistBanMs ?? 60_000;
+  const ignoreFloodBanMs = config.ignoreFloodBanMs ?? 60_000;
   const now = config.now ?? Date.now;
   const logger = config.logger ?? noopLogger;
   if (!(intervalMs > 0) || !(graceMs >= 0) || !(Number.isInteger(strikesNeeded) && strikesNeeded >= 1)) {
@@ -104,7 +115,9 @@ export function createGossipWatchdog(config: GossipWatchdogConfig): GossipWatchd
       "gossip watchdog needs intervalMs > 0, graceMs >= 0 and strikes a whole number >= 1",
     );
   }
-  if (!(graylistBanMs >= 0)) throw new RangeError("gossip watchdog needs graylistBanMs >= 0");
+  if (!(graylistBanMs >= 0) || !(ignoreFloodBanMs >= 0)) {
+    throw new RangeError("gossip watchdog needs graylistBanMs >= 0 and ignoreFloodBanMs >= 0");
+  }
 
   /** Consecutive failed checks per peer and duty. */
   const deadStrikes = new Map<string, number>();
@@ -205,6 +218,13 @@ export function createGossipWatchdog(config: GossipWatchdogConfig): GossipWatchd
       if (until > now()) return true;
       bans.delete(peerId);
       return false;
+    },
+    async ban(peerId, reason) {
+      if (ignoreFloodBanMs > 0) bans.set(peerId, now() + ignoreFloodBanMs);
+      const current = host;
+      if (current === undefined) return;
+      logger.info({ peer: peerId, reason, bannedForMs: ignoreFloodBanMs }, "hanging up a flooding peer");
+      await hangUp(current, peerId, reason);
     },
     check,
     start(newHost) {

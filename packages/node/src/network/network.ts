@@ -16,7 +16,13 @@ import { createLibp2p, type ServiceFactoryMap } from "libp2p";
 import { Counter, type Registry } from "prom-client";
 import { createConnectionGater, type DenyPeer } from "./connectionGater.js";
 import { createEmitter, type NetworkEventTarget } from "./emitter.js";
-import { createGossip, type GossipOptions, gossipsubConfig, type MessageHandler } from "./gossip.js";
+import {
+  createGossip,
+  type GossipOptions,
+  gossipsubConfig,
+  type MessageHandler,
+  type OnMessageOptions,
+} from "./gossip.js";
 import { createGossipWatchdog, type GossipWatchdogOptions, type HangUpReason } from "./gossipWatchdog.js";
 import { errorFields, type Logger, noopLogger } from "./logger.js";
 import { createPeerKeeper } from "./peerKeeper.js";
@@ -64,7 +70,8 @@ export interface NetworkOptions {
    * Hangs up peers gossip no longer flows with (so they reconnect with fresh gossipsub streams) and
    * graylisted peers (refused for a while); see `gossipWatchdog.ts` for what and why. Defaults: a
    * check every 2 s, connections younger than 5 s left alone, 2 failed checks in a row before a hang-up,
-   * graylisted peers refused for 60 s.
+   * graylisted peers and peers past a topic's ignore budget (`onMessage`'s `ignoreBudget`) refused
+   * for 60 s.
    */
   watchdog?: GossipWatchdogOptions;
   /**
@@ -145,7 +152,7 @@ export interface Network extends NetworkEventTarget {
   hangUp(peerId: string): Promise<void>;
 
   /** See {@link Gossip.onMessage}. */
-  onMessage(topic: string, handler: MessageHandler): () => void;
+  onMessage(topic: string, handler: MessageHandler, options?: OnMessageOptions): () => void;
   /** Publishes on a topic; resolves with the number of peers sent to, never throws for zero peers. */
   publish(topic: string, data: Uint8Array): Promise<number>;
   /** Our mesh peers on `topic`. */
@@ -180,7 +187,7 @@ function watchdogMetric(registry: Registry | undefined): Counter<"reason"> | und
   if (existing !== undefined) return existing as Counter<"reason">;
   const counter = new Counter({
     name,
-    help: "Peers the network watchdog hung up, by reason: gossip_dead (connected, but gossipsub dropped it or its streams), graylisted (gossipsub score below the graylist threshold; then refused for a while)",
+    help: "Peers the network watchdog hung up, by reason: gossip_dead (connected, but gossipsub dropped it or its streams), graylisted (gossipsub score below the graylist threshold; then refused for a while), ignore_flood (relayed more IGNOREd gossip than a topic's budget; then refused for a while)",
     labelNames: ["reason"],
     registers: [registry],
   });
@@ -230,7 +237,14 @@ export function createNetwork(options: NetworkOptions): Network {
   const denyPeer: DenyPeer = (id) => watchdog.isBanned(id) || userDenyPeer(id);
 
   const emitter = createEmitter(logger);
-  const gossip = createGossip({ maxMessageBytes, logger });
+  const gossip = createGossip({
+    maxMessageBytes,
+    // A peer past a topic's ignore budget is refused for a while; what it sent before the hang-up
+    // is dropped unjudged.
+    onIgnoreFlood: (id) => void watchdog.ban(id, "ignore_flood"),
+    isCutOff: (id) => watchdog.isBanned(id),
+    logger,
+  });
   const reqresp = createReqResp({
     chainId,
     maxDataLength: options.reqresp?.maxDataLength,
@@ -502,7 +516,7 @@ export function createNetwork(options: NetworkOptions): Network {
     async hangUp(remote) {
       await started().hangUp(peerIdFromString(remote));
     },
-    onMessage: (topic, handler) => gossip.onMessage(topic, handler),
+    onMessage: (topic, handler, handlerOptions) => gossip.onMessage(topic, handler, handlerOptions),
     publish: (topic, data) => gossip.publish(topic, data),
     meshPeers: (topic) => gossip.meshPeers(topic),
     subscribers: (topic) => gossip.subscribers(topic),

@@ -111,6 +111,54 @@ describe("gossip", () => {
     expect(b.gossipScore(a.peerId)).toBeGreaterThanOrEqual(0);
   });
 
+  it("a peer past a topic's ignore budget is hung up, refused, and its backlog dropped unjudged", async () => {
+    const chainId = uniqueChainId();
+    const logger = recordingLogger();
+    const b = await pool.start({ chainId, logger, watchdog: { ignoreFloodBanMs: 60_000 } });
+    const judged: string[] = [];
+    b.onMessage(
+      b.topics.blocks,
+      (data) => {
+        judged.push(str(data));
+        return str(data).startsWith("orphan") ? "ignore" : "accept";
+      },
+      { ignoreBudget: { burst: 10, perSecond: 1 } },
+    );
+    // An honest peer's IGNOREs within the budget cost it nothing.
+    const honest = await pool.start({ chainId });
+    honest.onMessage(honest.topics.blocks, () => "accept");
+    await honest.dial(b.multiaddrs()[0]!);
+    const flooder = await pool.start({ chainId });
+    flooder.onMessage(flooder.topics.blocks, () => "accept");
+    await flooder.dial(b.multiaddrs()[0]!);
+    const topic = b.topics.blocks;
+    await waitFor(
+      () => honest.subscribers(topic).includes(b.peerId) && flooder.subscribers(topic).includes(b.peerId),
+      { message: "both subscribed at b" },
+    );
+    for (let i = 0; i < 8; i++) await honest.publish(topic, text(`orphan-honest-${i}`));
+    await Promise.all(Array.from({ length: 300 }, (_, i) => flooder.publish(topic, text(`orphan-${i}`))));
+    await waitFor(() => !b.peers().includes(flooder.peerId), { message: "flooder hung up" });
+    await waitFor(() => judged.filter((d) => d.startsWith("orphan-honest")).length === 8, {
+      message: "honest orphans judged",
+    });
+    // The budget (10) plus whatever was in flight when the verdict came: far fewer than were sent.
+    const flooded = judged.filter((d) => /^orphan-\d/.test(d)).length;
+    expect(flooded).toBeGreaterThanOrEqual(11);
+    expect(flooded).toBeLessThan(300);
+    expect(logger.entries.some((e) => e.msg?.includes("more IGNOREd gossip than its budget"))).toBe(true);
+    // Refused on redial (the dialler may see its side open before b's gater closes it), while the
+    // honest peer stays and its messages still get through.
+    await flooder.dial(b.multiaddrs()[0]!).then(
+      () => waitFor(() => !b.peers().includes(flooder.peerId), { message: "the redial refused" }),
+      () => undefined,
+    );
+    expect(b.peers()).not.toContain(flooder.peerId);
+    expect(b.peers()).toContain(honest.peerId);
+    await honest.publish(topic, text("good-block"));
+    await waitFor(() => judged.includes("good-block"), { message: "honest block judged" });
+  });
+
   it("a message over maxMessageBytes is dropped before the handler and never forwarded", async () => {
     const handlers = [recorder(), recorder(), recorder()];
     // A may send up to 64 KiB; B and C accept at most 1 KiB.
