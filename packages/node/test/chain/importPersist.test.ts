@@ -11,7 +11,7 @@ import {
 } from "@cardio/core";
 import { describe, expect, it } from "vitest";
 import { type ChainNode, createChain } from "../../src/chain/chain.js";
-import { type ChainStore, createChainStore, createMemoryKvStore } from "../../src/storage/index.js";
+import { controlledStore } from "../helpers/controlledStore.js";
 import { forgeWinner } from "../helpers/forgeWinner.js";
 
 /** Chain imports write the block before the head moves; signatures checked elsewhere are not rechecked. */
@@ -26,37 +26,6 @@ const { genesis, keys } = createDevnet({
 
 const forge = (parent: ChainNode, slot: number, candidates: Block["txs"] = []): Block =>
   forgeWinner(genesis, keys, parent, slot, candidates);
-
-/** A store whose block writes can be held pending (`hold`/`release`) or made to fail (`fail`). */
-function controlledStore() {
-  const inner = createChainStore(createMemoryKvStore());
-  let gate: Promise<void> | undefined;
-  let open: (() => void) | undefined;
-  let failing = false;
-  const store: ChainStore = {
-    ...inner,
-    async putBlock(block, update) {
-      if (gate !== undefined) await gate;
-      if (failing) throw new Error("disk full");
-      return inner.putBlock(block, update);
-    },
-  };
-  return {
-    store,
-    hold() {
-      gate = new Promise((r) => {
-        open = r;
-      });
-    },
-    release() {
-      gate = undefined;
-      open?.();
-    },
-    fail(on: boolean) {
-      failing = on;
-    },
-  };
-}
 
 async function chainOf(n: number) {
   const ctl = controlledStore();

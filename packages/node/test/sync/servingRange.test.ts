@@ -1,7 +1,7 @@
 import { type Block, createDevnet, encodeBlock, headerHash, type KeyPair } from "@cardio/core";
 import { describe, expect, it } from "vitest";
 import { type ChainNode, createChain } from "../../src/chain/chain.js";
-import { type ChainStore, createChainStore, createMemoryKvStore } from "../../src/storage/index.js";
+import { controlledStore } from "../helpers/controlledStore.js";
 import { forgeWinner } from "../helpers/forgeWinner.js";
 
 /** What `blocks_by_range` and `blocks_by_hash` serve: stored bytes, one chain, never a mix of two. */
@@ -17,34 +17,8 @@ const { genesis, keys } = createDevnet({
 const forge = (parent: ChainNode, slot: number, keyset: readonly KeyPair[] = keys): Block =>
   forgeWinner(genesis, keyset, parent, slot);
 
-/** A store whose block writes wait until `release()`: the moment between import and persistence. */
-function holdingStore(): { store: ChainStore; hold(): void; release(): void } {
-  const inner = createChainStore(createMemoryKvStore());
-  let gate: Promise<void> | undefined;
-  let open: (() => void) | undefined;
-  const store: ChainStore = {
-    ...inner,
-    async putBlock(block, update) {
-      if (gate !== undefined) await gate;
-      return inner.putBlock(block, update);
-    },
-  };
-  return {
-    store,
-    hold() {
-      gate = new Promise((r) => {
-        open = r;
-      });
-    },
-    release() {
-      gate = undefined;
-      open?.();
-    },
-  };
-}
-
 async function chainOf(n: number) {
-  const held = holdingStore();
+  const held = controlledStore();
   await held.store.open();
   const chain = createChain({ genesis, store: held.store });
   await chain.start();
