@@ -28,7 +28,7 @@ import { bindChainMetrics } from "./metrics/bindChainMetrics.js";
 import { createNodeMetrics, type NodeMetrics } from "./metrics/nodeMetrics.js";
 import {
   createNetwork,
-  type IgnoreBudget,
+  type DropBudget,
   type Network,
   type OnMessageOptions,
   type Verdict,
@@ -168,7 +168,7 @@ class Node implements CardioNode {
         this.network.off("peer:connect", countPeers);
         this.network.off("peer:disconnect", countPeers);
       });
-      const budgets = ignoreBudgets(this.config, this.opts.gossipIgnoreBudget);
+      const budgets = dropBudgets(this.config, this.opts.gossipDropBudget);
       this.network.onMessage(
         this.network.topics.blocks,
         (data, from) => this.onBlockMessage(data, from),
@@ -499,14 +499,14 @@ export function createNode(opts: CardioNodeOptions): CardioNode {
   return new Node(opts);
 }
 
-/** The gossip ignore budgets of `CardioNodeOptions.gossipIgnoreBudget`, defaults filled in per chain. */
-function ignoreBudgets(
+/** The gossip drop budgets of `CardioNodeOptions.gossipDropBudget`, defaults filled in per chain. */
+function dropBudgets(
   config: ChainConfig,
-  chosen: CardioNodeOptions["gossipIgnoreBudget"] = {},
+  chosen: CardioNodeOptions["gossipDropBudget"] = {},
 ): { blocks: OnMessageOptions; txs: OnMessageOptions } {
   const perSlot = (n: number, floor: number) => Math.max(floor, (n * 1000) / config.slotMs);
-  const pick = (value: IgnoreBudget | false | undefined, fallback: IgnoreBudget): OnMessageOptions =>
-    value === false ? {} : { ignoreBudget: value ?? fallback };
+  const pick = (value: DropBudget | false | undefined, fallback: DropBudget): OnMessageOptions =>
+    value === false ? {} : { dropBudget: value ?? fallback };
   return {
     blocks: pick(chosen.blocks, { burst: 128, perSecond: perSlot(4, 8) }),
     txs: pick(chosen.txs, {

@@ -3,7 +3,7 @@ import type { Registry } from "prom-client";
 import type { Chain, ChainNode } from "./chain/chain.js";
 import type { Logger } from "./logger.js";
 import type { Mempool } from "./mempool/mempool.js";
-import type { IgnoreBudget } from "./network/index.js";
+import type { DropBudget } from "./network/index.js";
 import type { ChainStore } from "./storage/index.js";
 import type { SyncOptions } from "./sync/sync.js";
 import type { TypedEmitter } from "./util/typedEmitter.js";
@@ -96,14 +96,16 @@ export interface CardioNodeOptions {
   /** Log one status line per slot (default true). */
   slotLog?: boolean;
   /**
-   * IGNOREd gossip messages one peer may relay per topic before it is hung up and refused for 60 s
-   * (`false`: unlimited). IGNORE does not lower a peer's gossipsub score, so this is what stops a peer
-   * flooding e.g. blocks with unknown parents. Defaults, far above what an honest relayer draws (it
-   * forwards each new block once, so at most a few IGNOREs a slot: late, duplicate, or ahead of us):
-   * blocks burst 128 and 4 a slot (at least 8/s); transactions burst max(1 024, 2 × maxBlockTxs) and
+   * Dropped gossip messages one peer may relay per topic before it is hung up and refused for 60 s
+   * (`false`: unlimited): a token bucket, one token per IGNORE and 8 per REJECT. IGNORE does not lower
+   * a peer's gossipsub score, so this is what stops a peer flooding e.g. blocks with unknown parents;
+   * and it hangs up a peer relaying invalid messages at once, where the score would only graylist it.
+   * Defaults, far above what an honest relayer draws (it forwards each new block once, after
+   * validating it, so at most a few IGNOREs a slot: late, duplicate, or ahead of us): blocks burst
+   * 128 and 4 a slot (at least 8/s); transactions burst max(1 024, 2 × maxBlockTxs) and
    * 2 × maxBlockTxs a slot (at least 256/s).
    */
-  gossipIgnoreBudget?: { blocks?: IgnoreBudget | false; txs?: IgnoreBudget | false };
+  gossipDropBudget?: { blocks?: DropBudget | false; txs?: DropBudget | false };
 }
 
 /** A running cardio node. */

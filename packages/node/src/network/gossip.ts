@@ -98,25 +98,31 @@ export function gossipsubConfig(options: GossipsubConfigOptions): Partial<Gossip
 }
 
 /**
- * How many IGNOREd messages one peer may relay on a topic: a token bucket per peer and topic, one
- * token per IGNORE. IGNORE costs the relayer nothing in gossipsub's score (the message may only be
- * early, late or ahead of our head), so without this a peer can keep a node judging hopeless messages
- * as fast as it can send them.
+ * How many dropped messages one peer may relay on a topic: a token bucket per peer and topic, one
+ * token per IGNORE and `rejectCost` per REJECT. IGNORE costs the relayer nothing in gossipsub's score
+ * (the message may only be early, late or ahead of our head), so without this a peer could keep a
+ * node judging hopeless messages as fast as it can send them; REJECTs do lower the score, but
+ * gossipsub keeps reading and decoding a graylisted peer's RPCs until someone hangs it up.
  */
-export interface IgnoreBudget {
-  /** IGNOREs a peer may draw back to back. */
+export interface DropBudget {
+  /** Tokens a peer may draw back to back. */
   burst: number;
   /** Tokens added back per second. */
   perSecond: number;
+  /**
+   * Tokens one REJECT draws. Default 8: an honest relayer forwards only what it validated itself, by
+   * the same rules, so it relays a provably invalid message only through a bug or a version skew.
+   */
+  rejectCost?: number;
 }
 
 /** Options of {@link GossipLayer.onMessage}. */
 export interface OnMessageOptions {
   /**
-   * IGNOREs one relaying peer may draw on this topic; a peer past it is reported to
-   * `GossipLayerOptions.onIgnoreFlood` (which hangs it up). Default: unlimited.
+   * IGNOREd and REJECTed messages one relaying peer may draw on this topic; a peer past it is
+   * reported to `GossipLayerOptions.onDropFlood` (which hangs it up). Default: unlimited.
    */
-  ignoreBudget?: IgnoreBudget;
+  dropBudget?: DropBudget;
 }
 
 /** Options of {@link createGossip}. */
@@ -124,17 +130,17 @@ export interface GossipLayerOptions {
   /** Messages larger than this are rejected before any handler sees them (sender penalised). */
   maxMessageBytes: number;
   /**
-   * Called once when a peer overdraws a topic's ignore budget (the network bans and hangs it up).
+   * Called once when a peer overdraws a topic's drop budget (the network bans and hangs it up).
    * Default: nothing but a log line.
    */
-  onIgnoreFlood?: (peerId: string, topic: string) => void;
+  onDropFlood?: (peerId: string, topic: string) => void;
   /**
    * Peers whose messages skip the handlers (verdict IGNORE at once): the network's banned peers,
    * whose backlog already read from the socket would otherwise still be judged one by one after the
    * hang-up. Default: none.
    */
   isCutOff?: (peerId: string) => boolean;
-  /** Clock for the ignore budgets, in ms; injectable for tests. Default `performance.now`. */
+  /** Clock for the drop budgets, in ms; injectable for tests. Default `performance.now`. */
   now?: () => number;
   /** Structured logger. Default: silent. */
   logger?: Logger;
@@ -176,7 +182,7 @@ export function createGossip(options: GossipLayerOptions): Gossip {
   const logger = options.logger ?? noopLogger;
   const isCutOff = options.isCutOff ?? (() => false);
   const handlers = new Map<string, MessageHandler>();
-  const budgets = new Map<string, RateLimiter>();
+  const budgets = new Map<string, { limiter: RateLimiter; rejectCost: number }>();
   /** Peers reported for an ignore flood whose budget has not refilled since: reported once. */
   const flooding = new Set<string>();
   let router: GossipSub | undefined;
@@ -235,7 +241,7 @@ export function createGossip(options: GossipLayerOptions): Gossip {
       }
     }
     if (router !== current) return; // stopped (or restarted) while the handler ran
-    if (verdict === "ignore") chargeIgnore(from, msg.topic);
+    if (verdict !== "accept") chargeDrop(from, msg.topic, verdict);
     if (verdict !== "accept")
       logger.debug({ topic: msg.topic, peer: from, msgId, verdict }, "gossip message dropped");
     try {
@@ -245,23 +251,23 @@ export function createGossip(options: GossipLayerOptions): Gossip {
     }
   }
 
-  function chargeIgnore(from: string, topic: string): void {
+  function chargeDrop(from: string, topic: string, verdict: Verdict): void {
     const budget = budgets.get(topic);
     if (budget === undefined) return;
-    if (budget.take(from)) {
+    if (budget.limiter.take(from, verdict === "reject" ? budget.rejectCost : 1)) {
       flooding.delete(from);
       return;
     }
     if (flooding.has(from)) return;
     flooding.add(from);
     logger.warn(
-      { peer: from, topic },
-      "peer relays more IGNOREd gossip than its budget allows; cutting it off",
+      { peer: from, topic, verdict },
+      "peer relays more dropped gossip than its budget allows; cutting it off",
     );
     try {
-      options.onIgnoreFlood?.(from, topic);
+      options.onDropFlood?.(from, topic);
     } catch (err) {
-      logger.warn({ peer: from, ...errorFields(err) }, "ignore-flood callback failed");
+      logger.warn({ peer: from, ...errorFields(err) }, "drop-flood callback failed");
     }
   }
 
@@ -276,16 +282,18 @@ export function createGossip(options: GossipLayerOptions): Gossip {
   return {
     onMessage(topic, handler, handlerOptions = {}) {
       if (handlers.has(topic)) throw new Error(`a handler for ${topic} is already registered`);
-      const { ignoreBudget } = handlerOptions;
-      if (ignoreBudget !== undefined) {
-        budgets.set(
-          topic,
-          createRateLimiter({
-            burst: ignoreBudget.burst,
-            ratePerSecond: ignoreBudget.perSecond,
-            ...(options.now === undefined ? {} : { now: options.now }),
-          }),
-        );
+      const { dropBudget } = handlerOptions;
+      if (dropBudget !== undefined) {
+        const rejectCost = dropBudget.rejectCost ?? 8;
+        if (!(rejectCost >= 0) || !Number.isFinite(rejectCost)) {
+          throw new RangeError(`drop budget rejectCost must be a finite number >= 0, got ${rejectCost}`);
+        }
+        const limiter = createRateLimiter({
+          burst: dropBudget.burst,
+          ratePerSecond: dropBudget.perSecond,
+          ...(options.now === undefined ? {} : { now: options.now }),
+        });
+        budgets.set(topic, { limiter, rejectCost });
       }
       handlers.set(topic, handler);
       if (router !== undefined) subscribe(router, topic);

@@ -25,14 +25,14 @@ export interface GossipWatchdogOptions {
    */
   graylistBanMs?: number;
   /**
-   * How long a peer that relayed more IGNOREd gossip than a topic's budget allows is refused, in ms.
+   * How long a peer that relayed more dropped (IGNOREd or REJECTed) gossip than a topic's budget allows is refused, in ms.
    * Default 60 000, as for graylisted peers.
    */
-  ignoreFloodBanMs?: number;
+  dropFloodBanMs?: number;
 }
 
 /** Why the watchdog hung up a peer: the `reason` label of its metric. */
-export type HangUpReason = "gossip_dead" | "graylisted" | "ignore_flood";
+export type HangUpReason = "gossip_dead" | "graylisted" | "drop_flood";
 
 /** One connected peer, as the watchdog sees it. */
 export interface WatchedPeer {
@@ -77,9 +77,9 @@ export interface GossipWatchdog {
   isBanned(peerId: string): boolean;
   /**
    * Refuses `peerId` for the ban time of `reason` from now on and hangs it up (resolves once hung up,
-   * never rejects). For misbehaviour found outside the watchdog's scan, e.g. an ignore flood.
+   * never rejects). For misbehaviour found outside the watchdog's scan, e.g. a peer flooding dropped gossip.
    */
-  ban(peerId: string, reason: "ignore_flood"): Promise<void>;
+  ban(peerId: string, reason: "drop_flood"): Promise<void>;
   /** Checks every connected peer once; the timer calls it, tests may too. */
   check(): Promise<void>;
   start(host: GossipWatchdogHost): void;
@@ -107,7 +107,7 @@ export function createGossipWatchdog(config: GossipWatchdogConfig): GossipWatchd
   const strikesNeeded = config.strikes ?? 2;
   const disconnectGraylisted = config.disconnectGraylisted ?? true;
   const graylistBanMs = config.graylistBanMs ?? 60_000;
-  const ignoreFloodBanMs = config.ignoreFloodBanMs ?? 60_000;
+  const dropFloodBanMs = config.dropFloodBanMs ?? 60_000;
   const now = config.now ?? Date.now;
   const logger = config.logger ?? noopLogger;
   if (!(intervalMs > 0) || !(graceMs >= 0) || !(Number.isInteger(strikesNeeded) && strikesNeeded >= 1)) {
@@ -115,8 +115,8 @@ export function createGossipWatchdog(config: GossipWatchdogConfig): GossipWatchd
       "gossip watchdog needs intervalMs > 0, graceMs >= 0 and strikes a whole number >= 1",
     );
   }
-  if (!(graylistBanMs >= 0) || !(ignoreFloodBanMs >= 0)) {
-    throw new RangeError("gossip watchdog needs graylistBanMs >= 0 and ignoreFloodBanMs >= 0");
+  if (!(graylistBanMs >= 0) || !(dropFloodBanMs >= 0)) {
+    throw new RangeError("gossip watchdog needs graylistBanMs >= 0 and dropFloodBanMs >= 0");
   }
 
   /** Consecutive failed checks per peer and duty. */
@@ -220,10 +220,10 @@ export function createGossipWatchdog(config: GossipWatchdogConfig): GossipWatchd
       return false;
     },
     async ban(peerId, reason) {
-      if (ignoreFloodBanMs > 0) bans.set(peerId, now() + ignoreFloodBanMs);
+      if (dropFloodBanMs > 0) bans.set(peerId, now() + dropFloodBanMs);
       const current = host;
       if (current === undefined) return;
-      logger.info({ peer: peerId, reason, bannedForMs: ignoreFloodBanMs }, "hanging up a flooding peer");
+      logger.info({ peer: peerId, reason, bannedForMs: dropFloodBanMs }, "hanging up a flooding peer");
       await hangUp(current, peerId, reason);
     },
     check,

@@ -3,7 +3,7 @@ import "./polyfill.js";
 
 export type { DenyPeer } from "./connectionGater.js";
 export type { NetworkEventName, NetworkEvents, NetworkListener } from "./emitter.js";
-export type { GossipOptions, IgnoreBudget, MessageHandler, OnMessageOptions, Verdict } from "./gossip.js";
+export type { DropBudget, GossipOptions, MessageHandler, OnMessageOptions, Verdict } from "./gossip.js";
 export { LOOPBACK_ADDRESSES } from "./gossipScore.js";
 export type { GossipWatchdogOptions, HangUpReason } from "./gossipWatchdog.js";
 export { type Logger, noopLogger } from "./logger.js";

@@ -70,7 +70,7 @@ export interface NetworkOptions {
    * Hangs up peers gossip no longer flows with (so they reconnect with fresh gossipsub streams) and
    * graylisted peers (refused for a while); see `gossipWatchdog.ts` for what and why. Defaults: a
    * check every 2 s, connections younger than 5 s left alone, 2 failed checks in a row before a hang-up,
-   * graylisted peers and peers past a topic's ignore budget (`onMessage`'s `ignoreBudget`) refused
+   * graylisted peers and peers past a topic's drop budget (`onMessage`'s `dropBudget`) refused
    * for 60 s.
    */
   watchdog?: GossipWatchdogOptions;
@@ -187,7 +187,7 @@ function watchdogMetric(registry: Registry | undefined): Counter<"reason"> | und
   if (existing !== undefined) return existing as Counter<"reason">;
   const counter = new Counter({
     name,
-    help: "Peers the network watchdog hung up, by reason: gossip_dead (connected, but gossipsub dropped it or its streams), graylisted (gossipsub score below the graylist threshold; then refused for a while), ignore_flood (relayed more IGNOREd gossip than a topic's budget; then refused for a while)",
+    help: "Peers the network watchdog hung up, by reason: gossip_dead (connected, but gossipsub dropped it or its streams), graylisted (gossipsub score below the graylist threshold; then refused for a while), drop_flood (relayed more dropped gossip, IGNOREd or REJECTed, than a topic's budget; then refused for a while)",
     labelNames: ["reason"],
     registers: [registry],
   });
@@ -239,9 +239,9 @@ export function createNetwork(options: NetworkOptions): Network {
   const emitter = createEmitter(logger);
   const gossip = createGossip({
     maxMessageBytes,
-    // A peer past a topic's ignore budget is refused for a while; what it sent before the hang-up
+    // A peer past a topic's drop budget is refused for a while; what it sent before the hang-up
     // is dropped unjudged.
-    onIgnoreFlood: (id) => void watchdog.ban(id, "ignore_flood"),
+    onDropFlood: (id) => void watchdog.ban(id, "drop_flood"),
     isCutOff: (id) => watchdog.isBanned(id),
     logger,
   });

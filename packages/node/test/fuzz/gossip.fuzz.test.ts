@@ -57,7 +57,14 @@ beforeAll(async () => {
   hazards = watchProcessHazards();
   // maxBlockBytes below the 1 MiB gossip cap, so a message between the two reaches the handler,
   // whose decoder refuses it on size alone.
-  victim = await startVictim({ seed: "gossip-fuzz", funded: 2, maxBlockBytes: 64 * 1024 });
+  victim = await startVictim({
+    seed: "gossip-fuzz",
+    funded: 2,
+    maxBlockBytes: 64 * 1024,
+    // Every input must reach the handlers, one attacker identity for many: without the drop budget,
+    // which would cut each identity off after 16 REJECTs (limits.test.ts pins the budget).
+    node: { gossipDropBudget: { blocks: false, txs: false } },
+  });
   // The attacker would refuse to publish over 1 MiB itself; give it room to send oversized messages.
   attacker = await Attacker.connect(victim, { maxMessageBytes: 3 * 1024 * 1024 });
   while (victim.node.head().height < 6) await sleep(50);

@@ -104,7 +104,7 @@ describe("regressions: bugs the fuzzing and flood runs found", () => {
     // bound must hold on its own, for a peer that stays under the budget for long.
     victim = await startVictim({
       seed: "reported-orphan-flood",
-      node: { forge: false, gossipIgnoreBudget: { blocks: false } },
+      node: { forge: false, gossipDropBudget: { blocks: false } },
     });
     const v = victim;
     let lookups = 0;

@@ -111,10 +111,10 @@ describe("gossip", () => {
     expect(b.gossipScore(a.peerId)).toBeGreaterThanOrEqual(0);
   });
 
-  it("a peer past a topic's ignore budget is hung up, refused, and its backlog dropped unjudged", async () => {
+  it("a peer past a topic's drop budget (IGNOREs) is hung up, refused, and its backlog dropped unjudged", async () => {
     const chainId = uniqueChainId();
     const logger = recordingLogger();
-    const b = await pool.start({ chainId, logger, watchdog: { ignoreFloodBanMs: 60_000 } });
+    const b = await pool.start({ chainId, logger, watchdog: { dropFloodBanMs: 60_000 } });
     const judged: string[] = [];
     b.onMessage(
       b.topics.blocks,
@@ -122,7 +122,7 @@ describe("gossip", () => {
         judged.push(str(data));
         return str(data).startsWith("orphan") ? "ignore" : "accept";
       },
-      { ignoreBudget: { burst: 10, perSecond: 1 } },
+      { dropBudget: { burst: 10, perSecond: 1 } },
     );
     // An honest peer's IGNOREs within the budget cost it nothing.
     const honest = await pool.start({ chainId });
@@ -146,7 +146,7 @@ describe("gossip", () => {
     const flooded = judged.filter((d) => /^orphan-\d/.test(d)).length;
     expect(flooded).toBeGreaterThanOrEqual(11);
     expect(flooded).toBeLessThan(300);
-    expect(logger.entries.some((e) => e.msg?.includes("more IGNOREd gossip than its budget"))).toBe(true);
+    expect(logger.entries.some((e) => e.msg?.includes("more dropped gossip than its budget"))).toBe(true);
     // Refused on redial (the dialler may see its side open before b's gater closes it), while the
     // honest peer stays and its messages still get through.
     await flooder.dial(b.multiaddrs()[0]!).then(
@@ -157,6 +157,36 @@ describe("gossip", () => {
     expect(b.peers()).toContain(honest.peerId);
     await honest.publish(topic, text("good-block"));
     await waitFor(() => judged.includes("good-block"), { message: "honest block judged" });
+  });
+
+  it("a REJECT draws rejectCost tokens: a peer relaying invalid messages is cut off after burst / rejectCost", async () => {
+    const chainId = uniqueChainId();
+    const b = await pool.start({ chainId });
+    const judged: string[] = [];
+    b.onMessage(
+      b.topics.txs,
+      (data) => {
+        judged.push(str(data));
+        return "reject";
+      },
+      { dropBudget: { burst: 40, perSecond: 0.001, rejectCost: 10 } },
+    );
+    const a = await pool.start({ chainId });
+    a.onMessage(a.topics.txs, () => "accept");
+    await a.dial(b.multiaddrs()[0]!);
+    await waitFor(() => a.subscribers(a.topics.txs).includes(b.peerId), { message: "b subscribed at a" });
+    // One at a time, so the count is exact: 4 REJECTs fit in a budget of 40 at 10 each; the 5th overdraws.
+    for (let i = 0; i < 4; i++) {
+      await a.publish(a.topics.txs, text(`bad-${i}`));
+      await waitFor(() => judged.length === i + 1, { message: `bad-${i} judged` });
+    }
+    expect(b.peers()).toContain(a.peerId);
+    await a.publish(a.topics.txs, text("bad-4"));
+    await waitFor(() => !b.peers().includes(a.peerId), { message: "a hung up after its 5th REJECT" });
+    expect(judged).toHaveLength(5);
+    expect(() =>
+      b.onMessage("other", () => "accept", { dropBudget: { burst: 1, perSecond: 1, rejectCost: -1 } }),
+    ).toThrow(RangeError);
   });
 
   it("a message over maxMessageBytes is dropped before the handler and never forwarded", async () => {

@@ -120,15 +120,15 @@ describe("gossip watchdog", () => {
     }
   });
 
-  it("ban() hangs a peer up at once and refuses it for ignoreFloodBanMs", async () => {
+  it("ban() hangs a peer up at once and refuses it for dropFloodBanMs", async () => {
     const { state, host } = scripted();
-    const { dog, counts, advance } = watchdog({ ignoreFloodBanMs: 30_000 });
+    const { dog, counts, advance } = watchdog({ dropFloodBanMs: 30_000 });
     dog.start(host);
     state.peers.set("flooder", { connectedForMs: 100, score: 0, speaks: true });
-    await dog.ban("flooder", "ignore_flood");
+    await dog.ban("flooder", "drop_flood");
     expect(state.hungUp).toEqual(["flooder"]);
     expect(state.reconnected).toEqual([]);
-    expect(counts).toEqual(["ignore_flood"]);
+    expect(counts).toEqual(["drop_flood"]);
     expect(dog.isBanned("flooder")).toBe(true);
     advance(29_999);
     expect(dog.isBanned("flooder")).toBe(true);
@@ -136,9 +136,9 @@ describe("gossip watchdog", () => {
     expect(dog.isBanned("flooder")).toBe(false);
     dog.stop();
     // Stopped: the ban is noted (the network may refuse the peer on its next start) but nobody is hung up.
-    await dog.ban("other", "ignore_flood");
+    await dog.ban("other", "drop_flood");
     expect(state.hungUp).toEqual(["flooder"]);
-    expect(() => createGossipWatchdog({ graylistThreshold: -80, ignoreFloodBanMs: -1 })).toThrow(RangeError);
+    expect(() => createGossipWatchdog({ graylistThreshold: -80, dropFloodBanMs: -1 })).toThrow(RangeError);
   });
 
   it("does nothing when stopped, and rejects nonsensical settings", async () => {
