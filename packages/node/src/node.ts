@@ -288,7 +288,10 @@ class Node implements CardioNode {
     }
     const end = this.m.blockImportSeconds.startTimer();
     try {
-      const result = await this.chain.importBlock(block, "gossip", data.length);
+      // The received bytes are the block's one encoding (the decoder refuses any other), so they are
+      // stored as they are instead of being encoded again; copied, so the store does not keep the
+      // whole gossip RPC they are a view of.
+      const result = await this.chain.importBlock(block, "gossip", data.length, { bytes: data.slice() });
       if (result.status === "orphan") void this.sync.resolveOrphan(block, from);
       return result.status === "imported" ? "accept" : "ignore";
     } catch (err) {
@@ -447,7 +450,7 @@ class Node implements CardioNode {
     this.m.currentSlot.set(slot);
     this.reportPreviousSlot(slot);
     const outcome = await this.forger.onSlot(slot);
-    const winner = outcome.winner === undefined ? undefined : addressFromPublicKey(outcome.winner);
+    const winner = outcome.winner === undefined ? undefined : this.proposerAddress(outcome.winner);
     const forgedByUs = outcome.forged !== undefined;
     if (forgedByUs) this.m.blocksForged.inc();
     if (outcome.skipped !== undefined && outcome.skipped !== "stale-head") this.m.slotsMissed.inc();
