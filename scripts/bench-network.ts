@@ -53,6 +53,7 @@ import {
 } from "../packages/node/src/index.js";
 import type { Network } from "../packages/node/src/network/index.js";
 import { waitFor } from "../test/helpers/waitFor.js";
+import { importSeconds, networkOf } from "./bench-network/nodeAccess.js";
 import { runProcsNetwork } from "./bench-network/procs.js";
 import {
   explainMissed,
@@ -70,31 +71,6 @@ import {
 // network's lifetime signal (reqresp.ts `linkedSignal`, removed when the request ends): with 10 nodes
 // that passes Node's leak heuristic of 10 listeners and prints a warning per node. Not a leak.
 setMaxListeners(64);
-
-/** Sum and count of `cardio_block_import_seconds` over all nodes. */
-async function importSeconds(nodes: CardioNode[]): Promise<{ sum: number; count: number }> {
-  let sum = 0;
-  let count = 0;
-  for (const n of nodes) {
-    const metric = n.metrics.getSingleMetric("cardio_block_import_seconds");
-    if (metric === undefined) continue;
-    for (const v of (await metric.get()).values) {
-      const name = (v as { metricName?: string }).metricName;
-      if (name === "cardio_block_import_seconds_sum") sum += v.value;
-      if (name === "cardio_block_import_seconds_count") count += v.value;
-    }
-  }
-  return { sum, count };
-}
-
-/** The node's libp2p network: private in CardioNode, read here for the raw-gossip baseline only. */
-function networkOf(node: CardioNode): Network {
-  const net = (node as unknown as { network?: Network }).network;
-  if (net === undefined || typeof net.onMessage !== "function") {
-    throw new Error("this CardioNode does not hold its network in `network`; update bench-network.ts");
-  }
-  return net;
-}
 
 async function runNetwork(slotMs: number): Promise<RunResult> {
   const startDelayMs = 3000;

@@ -30,6 +30,7 @@ import {
   createNode,
 } from "../../packages/node/src/index.js";
 import type { Network } from "../../packages/node/src/network/index.js";
+import { importSeconds, networkOf } from "./nodeAccess.js";
 import type { Command, NodeRecords, Reply, Request, Requests, WindowFigures } from "./protocol.js";
 
 // As in bench-network.ts: sync's status polls link one abort listener each to the network's signal.
@@ -74,28 +75,6 @@ let window:
 function running(): { node: CardioNode; net: Network } {
   if (node === undefined || net === undefined) throw new Error("node not started");
   return { node, net };
-}
-
-/** The node's libp2p network: private in CardioNode, read here for the raw-gossip baseline only. */
-function networkOf(n: CardioNode): Network {
-  const nw = (n as unknown as { network?: Network }).network;
-  if (nw === undefined || typeof nw.onMessage !== "function") {
-    throw new Error("this CardioNode does not hold its network in `network`; update bench-network");
-  }
-  return nw;
-}
-
-async function importSeconds(n: CardioNode): Promise<{ sum: number; count: number }> {
-  let sum = 0;
-  let count = 0;
-  const metric = n.metrics.getSingleMetric("cardio_block_import_seconds");
-  if (metric === undefined) return { sum, count };
-  for (const v of (await metric.get()).values) {
-    const name = (v as { metricName?: string }).metricName;
-    if (name === "cardio_block_import_seconds_sum") sum += v.value;
-    if (name === "cardio_block_import_seconds_count") count += v.value;
-  }
-  return { sum, count };
 }
 
 type Handlers = { [C in Command]: (req: Extract<Request, { cmd: C }>) => Promise<Requests[C]["result"]> };
@@ -171,7 +150,7 @@ const handlers: Handlers = {
     const { node } = running();
     const loop = monitorEventLoopDelay({ resolution: 5 });
     loop.enable();
-    window = { loop, cpu0: process.cpuUsage(), wall0: now(), import0: await importSeconds(node) };
+    window = { loop, cpu0: process.cpuUsage(), wall0: now(), import0: await importSeconds([node]) };
     return { blockBytes: encodeBlock(node.head().block!).length, currentSlot: node.status().currentSlot };
   },
 
@@ -207,7 +186,7 @@ const handlers: Handlers = {
     loop.disable();
     const cpu = process.cpuUsage(cpu0);
     const cpuShare = (cpu.user + cpu.system) / 1000 / (now() - wall0);
-    const import1 = await importSeconds(node);
+    const import1 = await importSeconds([node]);
     return {
       pid: process.pid,
       peakRssMb: process.resourceUsage().maxRSS / 1024,

@@ -89,7 +89,7 @@ export interface ProcessFigures {
   loopDelay: { p99: number; max: number };
 }
 
-export interface RunResult {
+export interface RunResult extends PropagationFigures {
   mode: "in-process" | "procs";
   slotMs: number;
   window: [number, number];
@@ -98,15 +98,6 @@ export interface RunResult {
   /** Why each missed slot is empty. */
   missedWhy: string[];
   agreed: boolean;
-  sideBlocks: number;
-  propagation: Stats;
-  /** The same receptions, timed from the forger's commitment to the slot (before build and sign). */
-  propagationFromForge: Stats;
-  /** Per block: until the last of the 9 other nodes imported it. */
-  propagationAll: Stats;
-  notViaGossip: number;
-  raw: Stats;
-  rawLost: number;
   blockBytes: number;
   /** Event-loop delay over the window (ms): p99 and max. High values mean the process was starved. */
   loopDelay: { p99: number; max: number };
@@ -149,7 +140,9 @@ export interface Recorded {
 export interface PropagationFigures {
   sideBlocks: number;
   propagation: Stats;
+  /** The same receptions, timed from the forger's commitment to the slot (before build and sign). */
   propagationFromForge: Stats;
+  /** Per block: until the last of the 9 other nodes imported it. */
   propagationAll: Stats;
   notViaGossip: number;
   raw: Stats;
