@@ -183,8 +183,12 @@ export function createGossip(options: GossipLayerOptions): Gossip {
   const isCutOff = options.isCutOff ?? (() => false);
   const handlers = new Map<string, MessageHandler>();
   const budgets = new Map<string, { limiter: RateLimiter; rejectCost: number }>();
-  /** Peers reported for an ignore flood whose budget has not refilled since: reported once. */
+  /**
+   * Peers reported for a drop flood whose budget has not refilled since, so each is reported once.
+   * Bounded like the budgets' own buckets: a stream of fresh keys must not grow it for ever.
+   */
   const flooding = new Set<string>();
+  const MAX_FLOODING = 10_000;
   let router: GossipSub | undefined;
 
   // Runs inside gossipsub before the message is cached or delivered, so an oversized message never
@@ -217,9 +221,11 @@ export function createGossip(options: GossipLayerOptions): Gossip {
     const from = detail.propagationSource.toString();
     const handler = handlers.get(msg.topic);
     let verdict: Verdict = "ignore";
-    if (isCutOff(from)) {
-      // Left unjudged: a peer we are hanging up (e.g. for flooding), whose messages read before the
-      // hang-up would otherwise still cost a handler call each.
+    // A peer we are hanging up (e.g. for flooding): its messages read before the hang-up are left
+    // unjudged, and so not charged to its budget either.
+    const cutOff = isCutOff(from);
+    if (cutOff) {
+      // no handler call
     } else if (handler !== undefined) {
       try {
         const result = await handler(msg.data, from);
@@ -241,7 +247,7 @@ export function createGossip(options: GossipLayerOptions): Gossip {
       }
     }
     if (router !== current) return; // stopped (or restarted) while the handler ran
-    if (verdict !== "accept") chargeDrop(from, msg.topic, verdict);
+    if (verdict !== "accept" && !cutOff) chargeDrop(from, msg.topic, verdict);
     if (verdict !== "accept")
       logger.debug({ topic: msg.topic, peer: from, msgId, verdict }, "gossip message dropped");
     try {
@@ -259,6 +265,7 @@ export function createGossip(options: GossipLayerOptions): Gossip {
       return;
     }
     if (flooding.has(from)) return;
+    if (flooding.size >= MAX_FLOODING) flooding.clear();
     flooding.add(from);
     logger.warn(
       { peer: from, topic, verdict },

@@ -25,8 +25,8 @@ export interface GossipWatchdogOptions {
    */
   graylistBanMs?: number;
   /**
-   * How long a peer that relayed more dropped (IGNOREd or REJECTed) gossip than a topic's budget allows is refused, in ms.
-   * Default 60 000, as for graylisted peers.
+   * How long a peer that relayed more dropped (IGNOREd or REJECTed) gossip than a topic's budget
+   * allows is refused, in ms. Default 60 000, as for graylisted peers.
    */
   dropFloodBanMs?: number;
 }
