@@ -48,6 +48,7 @@ import {
 import {
   type CardioNode,
   createChainStore,
+  createLogger,
   createMemoryKvStore,
   createNode,
 } from "../packages/node/src/index.js";
@@ -254,6 +255,13 @@ function startable(genesis: Genesis, key: KeyPair, running: CardioNode[], forgeS
     mdns: false,
     bootstrap: running.map((n) => n.multiaddrs()[0]!),
     slotLog: false,
+    // Warnings and errors (a slot timer that woke late, a failed slot) reach stderr.
+    logger: createLogger({
+      level: "warn",
+      name: `node ${running.length}`,
+      pretty: false,
+      destination: process.stderr,
+    }),
   });
   store.setLastSignedSlot = (slot: number) => {
     forgeStart.set(`${node.peerId}:${slot}`, performance.now());

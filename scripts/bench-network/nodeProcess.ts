@@ -26,6 +26,7 @@ import {
 import {
   type CardioNode,
   createChainStore,
+  createLogger,
   createMemoryKvStore,
   createNode,
 } from "../../packages/node/src/index.js";
@@ -95,6 +96,13 @@ const handlers: Handlers = {
       mdns: false,
       bootstrap: req.bootstrap,
       slotLog: false,
+      // Warnings and errors (a slot timer that woke late, a failed slot) reach the benchmark's stderr.
+      logger: createLogger({
+        level: "warn",
+        name: `node ${req.index}`,
+        pretty: false,
+        destination: process.stderr,
+      }),
     });
     store.setLastSignedSlot = (slot: number) => {
       rec.forgeStart.push([`${n.peerId}:${slot}`, now()]);

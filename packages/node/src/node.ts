@@ -133,12 +133,20 @@ class Node implements CardioNode {
     this.ticker = createSlotTicker({
       config: opts.genesis,
       now: this.now,
-      onSlot: (s) => {
+      onSlot: (s, lateMs) => {
+        this.m.slotTickDelaySeconds.observe(Math.max(0, lateMs) / 1000);
         const task = this.onSlot(s).catch((err: unknown) =>
           this.log.error(errorFields(err), "slot handling failed"),
         );
         this.slotTasks.add(task);
         void task.finally(() => this.slotTasks.delete(task));
+      },
+      onSkipped: (from, to) => {
+        this.m.slotTicksSkipped.inc(to - from + 1);
+        this.log.warn(
+          { from, to },
+          `slot timer woke late: slot${from === to ? ` ${from}` : `s ${from}-${to}`} passed without a tick`,
+        );
       },
     });
   }

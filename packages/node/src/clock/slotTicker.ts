@@ -3,8 +3,16 @@ import { type ChainConfig, slotAt, slotStart } from "@cardio/core";
 /** Options of `createSlotTicker`. */
 export interface SlotTickerOptions {
   config: Pick<ChainConfig, "genesisTime" | "slotMs">;
-  /** Called once at the start of each slot (never twice for one slot, slots skipped if late). */
-  onSlot: (slot: number) => void;
+  /**
+   * Called once at the start of each slot (never twice for one slot, slots skipped if late), with how
+   * long after the slot's start the timer fired, in ms.
+   */
+  onSlot: (slot: number, lateMs: number) => void;
+  /**
+   * Called before `onSlot` when the timer woke so late that slots `from`..`to` passed without a tick
+   * (default: nothing). Their winners had no chance to forge, so a node reports it.
+   */
+  onSkipped?: (from: number, to: number) => void;
   /** Wall clock in ms (default `Date.now`); tests pass their own. */
   now?: () => number;
 }
@@ -27,32 +35,41 @@ export function createSlotTicker(opts: SlotTickerOptions): SlotTicker {
   let running = false;
   let lastFired = -1;
 
-  const arm = (): void => {
+  /**
+   * Arms for the first slot not yet fired, from the clock reading `t` its caller decided on: read
+   * again here, the clock may have crossed into that slot (timers fire up to a millisecond early), and
+   * arming for the slot after it would skip a slot nobody is late for.
+   */
+  const arm = (t: number): void => {
     if (!running) return;
-    const t = now();
-    const next = Math.max(slotAt(opts.config, t) + 1, 0);
+    const current = slotAt(opts.config, t);
+    const next = lastFired < 0 ? Math.max(current + 1, 0) : Math.max(lastFired + 1, current);
     timer = setTimeout(tick, Math.max(0, slotStart(opts.config, next) - t));
   };
   const tick = (): void => {
     if (!running) return;
-    const slot = slotAt(opts.config, now());
+    const t = now();
+    const slot = slotAt(opts.config, t);
     if (slot > lastFired) {
+      // The first tick after start is wherever the clock is; only later gaps are slots missed.
+      const skippedFrom = lastFired >= 0 && slot > lastFired + 1 ? lastFired + 1 : undefined;
       lastFired = slot;
       try {
-        opts.onSlot(slot);
+        if (skippedFrom !== undefined) opts.onSkipped?.(skippedFrom, slot - 1);
+        opts.onSlot(slot, t - slotStart(opts.config, slot));
       } finally {
-        arm();
+        arm(now());
       }
       return;
     }
-    arm();
+    arm(t);
   };
 
   return {
     start() {
       if (running) return;
       running = true;
-      arm();
+      arm(now());
     },
     stop() {
       running = false;

@@ -66,6 +66,10 @@ export interface NodeMetrics {
   readonly reorgs: Counter;
   /** `cardio_block_import_seconds`: time to validate, apply and persist one block. */
   readonly blockImportSeconds: Histogram;
+  /** `cardio_slot_tick_delay_seconds`: how long after each slot's start its timer fired. */
+  readonly slotTickDelaySeconds: Histogram;
+  /** `cardio_slot_ticks_skipped_total`: slots that passed with no tick (the timer woke too late). */
+  readonly slotTicksSkipped: Counter;
 }
 
 // Import is a signature check, a state transition and one store batch: milliseconds normally, seconds
@@ -129,6 +133,16 @@ export function createNodeMetrics(registry: Registry, opts: NodeMetricsOptions =
       buckets: IMPORT_BUCKETS,
       registers,
     }),
+    slotTickDelaySeconds: new Histogram({
+      name: "cardio_slot_tick_delay_seconds",
+      help: "How long after each slot's start the node's slot timer fired, in seconds.",
+      buckets: IMPORT_BUCKETS,
+      registers,
+    }),
+    slotTicksSkipped: counter(
+      "cardio_slot_ticks_skipped_total",
+      "Slots that passed without a tick of this node's slot timer (it woke after they ended).",
+    ),
   };
   metrics.syncing.set(0);
   if (opts.processMetrics === true) collectDefaultMetrics({ register: registry, prefix: "cardio_" });
