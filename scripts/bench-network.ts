@@ -58,6 +58,7 @@ import { importSeconds, networkOf } from "./bench-network/nodeAccess.js";
 import { runProcsNetwork } from "./bench-network/procs.js";
 import {
   explainMissed,
+  gossipDFromEnv,
   type ImportRecord,
   NODES,
   propagationFigures,
@@ -67,6 +68,8 @@ import {
   SLOTS,
   searchSlotLengths,
 } from "./bench-network/shared.js";
+
+const gossipD = gossipDFromEnv();
 
 // Each node's sync polls all 9 peers' status at once, and every request links an abort listener to the
 // network's lifetime signal (reqresp.ts `linkedSignal`, removed when the request ends): with 10 nodes
@@ -255,6 +258,7 @@ function startable(genesis: Genesis, key: KeyPair, running: CardioNode[], forgeS
     mdns: false,
     bootstrap: running.map((n) => n.multiaddrs()[0]!),
     slotLog: false,
+    ...(gossipD === undefined ? {} : { gossip: { D: gossipD } }),
     // Warnings and errors (a slot timer that woke late, a failed slot) reach stderr.
     logger: createLogger({
       level: "warn",
@@ -272,7 +276,7 @@ function startable(genesis: Genesis, key: KeyPair, running: CardioNode[], forgeS
 
 const procs = process.env.BENCH_PROCS === "1" || process.argv.includes("--procs");
 const title = (where: string) =>
-  `bench:network — ${NODES} nodes ${where} (Node ${process.version}, ${cpus().length} cores), TCP on 127.0.0.1, noise, yamux, gossipsub; ${SLOTS}-slot window per run`;
+  `bench:network — ${NODES} nodes ${where} (Node ${process.version}, ${cpus().length} cores), TCP on 127.0.0.1, noise, yamux, gossipsub (D = ${gossipD ?? "6, the default"}); ${SLOTS}-slot window per run`;
 
 (procs
   ? searchSlotLengths(title("one process per node"), runProcsNetwork)

@@ -33,10 +33,12 @@ import {
 import type { Network } from "../../packages/node/src/network/index.js";
 import { importSeconds, networkOf } from "./nodeAccess.js";
 import type { Command, NodeRecords, Reply, Request, Requests, WindowFigures } from "./protocol.js";
+import { gossipDFromEnv } from "./shared.js";
 
 // As in bench-network.ts: sync's status polls link one abort listener each to the network's signal.
 setMaxListeners(64);
 
+const gossipD = gossipDFromEnv();
 const send = process.send?.bind(process);
 if (send === undefined) {
   console.error("nodeProcess.ts is spawned by bench-network.ts (BENCH_PROCS=1) with an IPC channel");
@@ -96,6 +98,7 @@ const handlers: Handlers = {
       mdns: false,
       bootstrap: req.bootstrap,
       slotLog: false,
+      ...(gossipD === undefined ? {} : { gossip: { D: gossipD } }),
       // Warnings and errors (a slot timer that woke late, a failed slot) reach the benchmark's stderr.
       logger: createLogger({
         level: "warn",

@@ -28,6 +28,20 @@ export function slotLengthsFromEnv(): number[] | undefined {
   return list;
 }
 
+/**
+ * `BENCH_GOSSIP_D=4`: every node's gossipsub mesh degree D (Dlo and Dhi follow from it as in the node's
+ * defaults); undefined (the node's default, 6) when unset. Read by the children too (they inherit it).
+ */
+export function gossipDFromEnv(): number | undefined {
+  const raw = process.env.BENCH_GOSSIP_D;
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const d = Number(raw);
+  if (!Number.isInteger(d) || d < 1 || d >= NODES) {
+    throw new Error(`BENCH_GOSSIP_D must be an integer from 1 to ${NODES - 1}, got "${raw}"`);
+  }
+  return d;
+}
+
 export interface Stats {
   n: number;
   p50: number;

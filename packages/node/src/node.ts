@@ -90,6 +90,7 @@ class Node implements CardioNode {
       logger: this.log,
       metricsRegistry: this.metrics,
       ...(opts.denyPeer === undefined ? {} : { denyPeer: opts.denyPeer }),
+      ...(opts.gossip === undefined ? {} : { gossip: opts.gossip }),
     });
     this.journal = createMempoolJournal({ mempool: this.mempool, store: this.store, logger: this.log });
     this.sync = createSync({

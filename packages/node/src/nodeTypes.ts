@@ -3,7 +3,7 @@ import type { Registry } from "prom-client";
 import type { Chain, ChainNode } from "./chain/chain.js";
 import type { Logger } from "./logger.js";
 import type { Mempool } from "./mempool/mempool.js";
-import type { DropBudget } from "./network/index.js";
+import type { DropBudget, GossipOptions } from "./network/index.js";
 import type { ChainStore } from "./storage/index.js";
 import type { SyncOptions } from "./sync/sync.js";
 import type { TypedEmitter } from "./util/typedEmitter.js";
@@ -106,6 +106,8 @@ export interface CardioNodeOptions {
    * 2 × maxBlockTxs a slot (at least 256/s).
    */
   gossipDropBudget?: { blocks?: DropBudget | false; txs?: DropBudget | false };
+  /** gossipsub tuning: mesh degrees and heartbeat (defaults in {@link GossipOptions}). */
+  gossip?: GossipOptions;
 }
 
 /** A running cardio node. */
