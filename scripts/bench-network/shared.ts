@@ -158,9 +158,14 @@ export interface PropagationFigures {
   propagationFromForge: Stats;
   /** Per block: until the last of the 9 other nodes imported it. */
   propagationAll: Stats;
+  /** Per block: until the first of the 9 other nodes imported it (the publisher's send and one hop). */
+  propagationFirst: Stats;
   notViaGossip: number;
   raw: Stats;
   rawLost: number;
+  /** Per raw message: until the first, and the last, of the 9 other nodes had it. */
+  rawFirst: Stats;
+  rawAll: Stats;
 }
 
 /** Propagation of every block forged in slots first..last (canonical or not) and raw gossip latency. */
@@ -183,6 +188,7 @@ export function propagationFigures(
   const samples: number[] = [];
   const fromForge: number[] = [];
   const perBlock: number[] = [];
+  const perBlockFirst: number[] = [];
   let notViaGossip = 0;
   for (const [hash, events] of byHash) {
     const local = events.find((e) => e.source === "local");
@@ -192,6 +198,7 @@ export function propagationFigures(
     if (t0 === undefined || tForge === undefined)
       throw new Error(`no forge or publish time for ${local.proposer} slot ${local.slot} (${hash})`);
     let worst = 0;
+    let best = Number.POSITIVE_INFINITY;
     for (let i = 0; i < NODES; i++) {
       if (i === local.node) continue;
       const got = events.find((e) => e.node === i);
@@ -202,8 +209,10 @@ export function propagationFigures(
       samples.push(got.t - t0);
       fromForge.push(got.t - tForge);
       worst = Math.max(worst, got.t - t0);
+      best = Math.min(best, got.t - t0);
     }
     perBlock.push(worst);
+    if (Number.isFinite(best)) perBlockFirst.push(best);
   }
 
   const received = new Map<string, number>(); // `${seq}:${node}` → t (first reception)
@@ -212,23 +221,32 @@ export function propagationFigures(
     if (!received.has(key)) received.set(key, r.t);
   }
   const rawSamples: number[] = [];
+  const rawFirst: number[] = [];
+  const rawAll: number[] = [];
   let rawLost = 0;
   for (const sent of rec.rawSent) {
+    const got: number[] = [];
     for (let i = 0; i < NODES; i++) {
       if (i === sent.from) continue;
       const t = received.get(`${sent.seq}:${i}`);
       if (t === undefined) rawLost++;
-      else rawSamples.push(t - sent.t);
+      else got.push(t - sent.t);
     }
+    rawSamples.push(...got);
+    if (got.length > 0) rawFirst.push(Math.min(...got));
+    if (got.length === NODES - 1) rawAll.push(Math.max(...got));
   }
   return {
     sideBlocks,
     propagation: stats(samples),
     propagationFromForge: stats(fromForge),
     propagationAll: stats(perBlock),
+    propagationFirst: stats(perBlockFirst),
     notViaGossip,
     raw: stats(rawSamples),
     rawLost,
+    rawFirst: stats(rawFirst),
+    rawAll: stats(rawAll),
   };
 }
 
@@ -313,6 +331,9 @@ export function report(r: RunResult): void {
   );
   console.log(
     `  raw gossipsub (${r.blockBytes} B, publish → handler, n=${r.raw.n}, lost ${r.rawLost}): p50 ${ms(r.raw.p50)}  p99 ${ms(r.raw.p99)}  max ${ms(r.raw.max)}`,
+  );
+  console.log(
+    `  per message, first / last of the 9 to have it: block p50 ${ms(r.propagationFirst.p50)} / ${ms(r.propagationAll.p50)}, p99 ${ms(r.propagationFirst.p99)} / ${ms(r.propagationAll.p99)}; raw p50 ${ms(r.rawFirst.p50)} / ${ms(r.rawAll.p50)}, p99 ${ms(r.rawFirst.p99)} / ${ms(r.rawAll.p99)}`,
   );
   console.log(
     `  propagation p99 / raw p99 = ${ratio.toFixed(2)} (target ≤ 1.5: ${ratio <= 1.5 ? "met" : "NOT met"})`,
