@@ -108,6 +108,11 @@ export interface ApplyBlockOptions {
    * or were not run: validate it fully, so it is refused with the usual error.
    */
   readonly signaturesVerified?: boolean;
+  /**
+   * `headerHash(block.header)`, when the caller already computed it (a node does, to spot duplicates
+   * before validating): returned as the block's id instead of hashing the header again.
+   */
+  readonly hash?: Hash;
 }
 
 /** A block that passed validation, with its id and post-state. */
@@ -194,7 +199,7 @@ export function applyBlock(opts: ApplyBlockOptions): AppliedBlock {
   if (!equalBytes(stateRoot(state), h.stateRoot)) {
     throw new BlockError(BlockErrorCode.BAD_STATE_ROOT, "state root mismatch");
   }
-  return { hash: headerHash(h), state, txIds: ids };
+  return { hash: opts.hash ?? headerHash(h), state, txIds: ids };
 }
 
 /** True when `applyBlock` accepts the block. */

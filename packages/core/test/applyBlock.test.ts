@@ -97,6 +97,15 @@ describe("a built block", () => {
     expect(applied.hash).toEqual(built.hash);
   });
 
+  it("returns the caller's header hash as the block's id instead of hashing again", () => {
+    const parent = genesisParent();
+    const built = buildOn(parent, 3, someTxs());
+    const given = Uint8Array.from(built.hash);
+    const applied = applyBlock({ config: CONFIG, parent, block: built.block, hash: given });
+    expect(applied.hash).toBe(given);
+    expect(applied.hash).toEqual(built.hash);
+  });
+
   it("validates without a clock (replay from the store)", () => {
     const parent = genesisParent();
     const built = buildOn(parent, 1_000_000);

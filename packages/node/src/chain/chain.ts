@@ -536,6 +536,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
       config: this.config,
       parent,
       block,
+      hash,
       // Our own blocks were built on this clock a moment ago; gossip and sync must pass the clock check.
       ...(source === "local" ? {} : { nowMs: this.now() }),
       ...(encodedSize === undefined ? {} : { encodedSize }),
