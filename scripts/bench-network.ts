@@ -10,7 +10,7 @@
  * validate it one after another, which a raw message does not pay. With BENCH_PROCS=1 (or --procs)
  * each node runs in a child process of its own, as validators are deployed
  * (scripts/bench-network/procs.ts drives them, scripts/bench-network/nodeProcess.ts is one node, built
- * as `startable` below builds it). This process loads the 10 children, creates the devnet, starts them
+ * by benchNode.ts as in this mode). This process loads the 10 children, creates the devnet, starts them
  * one after the other, and collects their events at the end of the run; the children time events on
  * `process.hrtime.bigint()` (CLOCK_MONOTONIC, one clock for every process of the machine). The same
  * figures are computed (scripts/bench-network/shared.ts) and printed, labelled "one process per node",
@@ -36,24 +36,11 @@
 import { setMaxListeners } from "node:events";
 import { cpus, loadavg } from "node:os";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
-import {
-  addressFromPublicKey,
-  createDevnet,
-  decodeBlock,
-  encodeBlock,
-  type Genesis,
-  type KeyPair,
-  lotteryWinner,
-} from "@cardio/core";
-import {
-  type CardioNode,
-  createChainStore,
-  createLogger,
-  createMemoryKvStore,
-  createNode,
-} from "../packages/node/src/index.js";
+import { addressFromPublicKey, createDevnet, decodeBlock, encodeBlock, lotteryWinner } from "@cardio/core";
+import type { CardioNode } from "../packages/node/src/index.js";
 import type { Network } from "../packages/node/src/network/index.js";
 import { waitFor } from "../test/helpers/waitFor.js";
+import { createBenchNode } from "./bench-network/benchNode.js";
 import { importSeconds, networkOf } from "./bench-network/nodeAccess.js";
 import { runProcsNetwork } from "./bench-network/procs.js";
 import {
@@ -97,7 +84,13 @@ async function runNetwork(slotMs: number): Promise<RunResult> {
 
   try {
     for (let i = 0; i < NODES; i++) {
-      const node = startable(genesis, keys[i]!, nodes, forgeStart);
+      const node = createBenchNode({
+        genesis,
+        key: keys[i]!,
+        index: i,
+        bootstrap: nodes.map((n) => n.multiaddrs()[0]!),
+        onForgeStart: (peerId, slot) => forgeStart.set(`${peerId}:${slot}`, performance.now()),
+      });
       node.events.on("block", (e) => imports.push({ node: i, ...e, t: performance.now() }));
       node.events.on("slot", (e) => slotsSeen.set(`${i}:${e.slot}`, performance.now()));
       await node.start();
@@ -245,33 +238,6 @@ async function run(slotMs: number): Promise<RunResult> {
   const result = await runNetwork(slotMs);
   if (stillRunning.length > 0) throw new Error(`nodes did not stop: ${stillRunning.join(", ")}`);
   return result;
-}
-
-/** A node with an in-memory store that notes when its forger commits to a slot (just before signing). */
-function startable(genesis: Genesis, key: KeyPair, running: CardioNode[], forgeStart: Map<string, number>) {
-  const store = createChainStore(createMemoryKvStore());
-  const setLastSignedSlot = store.setLastSignedSlot.bind(store);
-  const node = createNode({
-    genesis,
-    key,
-    store,
-    mdns: false,
-    bootstrap: running.map((n) => n.multiaddrs()[0]!),
-    slotLog: false,
-    ...(gossipD === undefined ? {} : { gossip: { D: gossipD } }),
-    // Warnings and errors (a slot timer that woke late, a failed slot) reach stderr.
-    logger: createLogger({
-      level: "warn",
-      name: `node ${running.length}`,
-      pretty: false,
-      destination: process.stderr,
-    }),
-  });
-  store.setLastSignedSlot = (slot: number) => {
-    forgeStart.set(`${node.peerId}:${slot}`, performance.now());
-    return setLastSignedSlot(slot);
-  };
-  return node;
 }
 
 const procs = process.env.BENCH_PROCS === "1" || process.argv.includes("--procs");

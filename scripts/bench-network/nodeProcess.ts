@@ -1,8 +1,8 @@
 /**
  * One node of bench-network.ts's one-process-per-node mode (BENCH_PROCS=1), spawned by procs.ts with an
- * IPC channel; never run by hand. The node is built as bench-network.ts's `startable` builds it
+ * IPC channel; never run by hand. The node is built by benchNode.ts, as in the one-process mode
  * (memory store, no mDNS, bootstrap to the nodes started before it, no slot log), its network publish
- * and last-signed-slot write are wrapped the same way, and it subscribes the raw benchmark topic.
+ * is wrapped the same way, and it subscribes the raw benchmark topic.
  * Events are recorded here with CLOCK_MONOTONIC times and handed over at the end (`records`), so
  * nothing but the node runs on this process's thread during the window. See protocol.ts.
  *
@@ -23,22 +23,15 @@ import {
   parseGenesis,
   toHex,
 } from "@cardio/core";
-import {
-  type CardioNode,
-  createChainStore,
-  createLogger,
-  createMemoryKvStore,
-  createNode,
-} from "../../packages/node/src/index.js";
+import type { CardioNode } from "../../packages/node/src/index.js";
 import type { Network } from "../../packages/node/src/network/index.js";
+import { createBenchNode } from "./benchNode.js";
 import { importSeconds, networkOf } from "./nodeAccess.js";
 import type { Command, NodeRecords, Reply, Request, Requests, WindowFigures } from "./protocol.js";
-import { gossipDFromEnv } from "./shared.js";
 
 // As in bench-network.ts: sync's status polls link one abort listener each to the network's signal.
 setMaxListeners(64);
 
-const gossipD = gossipDFromEnv();
 const send = process.send?.bind(process);
 if (send === undefined) {
   console.error("nodeProcess.ts is spawned by bench-network.ts (BENCH_PROCS=1) with an IPC channel");
@@ -89,28 +82,13 @@ const handlers: Handlers = {
     rawTopic = req.rawTopic;
     const genesis = parseGenesis(req.genesis);
     const key = keyPairFromSeed(fromHex(req.seedHex));
-    const store = createChainStore(createMemoryKvStore());
-    const setLastSignedSlot = store.setLastSignedSlot.bind(store);
-    const n = createNode({
+    const n = createBenchNode({
       genesis,
       key,
-      store,
-      mdns: false,
+      index: req.index,
       bootstrap: req.bootstrap,
-      slotLog: false,
-      ...(gossipD === undefined ? {} : { gossip: { D: gossipD } }),
-      // Warnings and errors (a slot timer that woke late, a failed slot) reach the benchmark's stderr.
-      logger: createLogger({
-        level: "warn",
-        name: `node ${req.index}`,
-        pretty: false,
-        destination: process.stderr,
-      }),
+      onForgeStart: (peerId, slot) => rec.forgeStart.push([`${peerId}:${slot}`, now()]),
     });
-    store.setLastSignedSlot = (slot: number) => {
-      rec.forgeStart.push([`${n.peerId}:${slot}`, now()]);
-      return setLastSignedSlot(slot);
-    };
     n.events.on("block", (e) => rec.imports.push({ node: index, ...e, t: now() }));
     n.events.on("slot", (e) => rec.slotsSeen.push(e.slot));
     const nw = networkOf(n);
