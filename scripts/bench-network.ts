@@ -5,6 +5,7 @@
  *   npm run bench:network                      (tsx scripts/bench-network.ts): all nodes in this process
  *   BENCH_PROCS=1 npm run bench:network        one process per node (or the `--procs` argument)
  *   BENCH_SLOTS_MS=500 npm run bench:network   only these slot lengths (comma list: 500,200), either mode
+ *   BENCH_WINDOW_SLOTS=100, BENCH_GOSSIP_D=4   slots per window (default 300); every node's mesh degree
  *
  * Modes. By default all 10 nodes share this process, and its one thread: the 9 receivers of a block
  * validate it one after another, which a raw message does not pay. With BENCH_PROCS=1 (or --procs)
@@ -17,7 +18,8 @@
  * with each process's peak RSS, CPU share and event-loop delay, and each gossip reception split at
  * its arrival at the receiver's blocks handler (transport vs. the receiver's validation and import).
  *
- * For each slot length tried it runs a fresh 10-node devnet for 100 slots and reports:
+ * For each slot length tried it runs a fresh 10-node devnet for a window of 300 slots
+ * (BENCH_WINDOW_SLOTS) and reports:
  * 1. Block propagation: from the moment the winner publishes its block (its network's `publish` on
  *    the blocks topic, the issue's "publish → validated import") to the "block" event (validated and
  *    imported, source gossip) at each other node. In one process all nodes share one
@@ -29,7 +31,7 @@
  *    publishes a message of a block's size there, at a random point of the slot. (CardioNode keeps
  *    its network private; the script reads it from the node object. Only the topic is extra.)
  *    Target: propagation p99 ≤ 1.5 × raw p99.
- * 3. Whether one chain filled every slot of the 100-slot window (all 10 proposers are online, so
+ * 3. Whether one chain filled every slot of the window (all 10 proposers are online, so
  *    every slot should have a canonical block), and that all 10 nodes hold that same chain.
  *    Target: 10 nodes keep one chain at 500 ms slots. Shorter slots are tried until one fails.
  */
