@@ -56,6 +56,7 @@ import {
   type RunResult,
   SLOTS,
   searchSlotLengths,
+  windowChain,
 } from "./bench-network/shared.js";
 
 const gossipD = gossipDFromEnv();
@@ -195,26 +196,19 @@ async function runNetwork(slotMs: number): Promise<RunResult> {
     for (let n = top; n.height > 0 && n.slot >= first; n = nodes[0]!.chain.get(n.parentHash)!) {
       canonical.set(n.slot, n.hashHex);
     }
-    const missed: number[] = [];
-    for (let s = first; s <= last; s++) if (!canonical.has(s)) missed.push(s);
     // For each empty slot: who won it on the chain's block before it, and what that node did.
-    const missedWhy = missed.map((s) => {
+    const why = (s: number) => {
       let parent = top;
       while (parent.slot >= s) parent = nodes[0]!.chain.get(parent.parentHash)!;
       const winner = lotteryWinner(parent.state, parent.hash, s, genesis.minStake)!;
       const address = addressFromPublicKey(winner.publicKey);
       const w = nodes.findIndex((n) => n.peerId === address);
       return explainMissed(s, w, address, forgeStart, (node, slot) => slotsSeen.has(`${node}:${slot}`));
-    });
+    };
 
     return {
       mode: "in-process",
-      slotMs,
-      window: [first, last],
-      filled: canonical.size,
-      missed,
-      missedWhy,
-      agreed,
+      ...windowChain(slotMs, [first, last], canonical, agreed, why),
       ...propagationFigures(
         { imports, forgeStart, publishStart, rawSent, rawRecv },
         [first, last],

@@ -25,6 +25,7 @@ import {
   type RunResult,
   receptionSplit,
   SLOTS,
+  windowChain,
 } from "./shared.js";
 
 const CHILD_SCRIPT = fileURLToPath(new URL("./nodeProcess.ts", import.meta.url));
@@ -267,8 +268,6 @@ export async function runProcsNetwork(slotMs: number): Promise<RunResult> {
     }
     const chain = await procs[0]!.request("chain", { topHash: top.hash, first, last });
     const canonical = new Map<number, string>(chain.canonical);
-    const missed: number[] = [];
-    for (let s = first; s <= last; s++) if (!canonical.has(s)) missed.push(s);
 
     const forgeStart = new Map<string, number>(records.flatMap((r) => r.forgeStart));
     const publishStart = new Map<string, number>(records.flatMap((r) => r.publishStart));
@@ -303,18 +302,18 @@ export async function runProcsNetwork(slotMs: number): Promise<RunResult> {
     };
     // For each empty slot: who won it on the chain's block before it, and what that node did.
     const winners = new Map(chain.winners);
-    const missedWhy = missed.map((s) => {
+    const why = (s: number) => {
       const address = winners.get(s)!;
       const w = peerIds.indexOf(address);
-      const why = explainMissed(
+      const explained = explainMissed(
         s,
         w,
         address,
         forgeStart,
         (node, slot) => slotsSeen[node]?.has(slot) === true,
       );
-      return `${why}; ${missedDetail(s, w, address)}`;
-    });
+      return `${explained}; ${missedDetail(s, w, address)}`;
+    };
 
     const importSum = figures.reduce((a, f) => a + f.importSum, 0);
     const importCount = figures.reduce((a, f) => a + f.importCount, 0);
@@ -341,12 +340,7 @@ export async function runProcsNetwork(slotMs: number): Promise<RunResult> {
     stopErrors = await stopAll(procs);
     return {
       mode: "procs",
-      slotMs,
-      window: [first, last],
-      filled: canonical.size,
-      missed,
-      missedWhy,
-      agreed,
+      ...windowChain(slotMs, [first, last], canonical, agreed, why),
       ...propagation,
       split: receptionSplit(
         { imports, publishStart },

@@ -310,6 +310,19 @@ export function receptionSplit(
   return { transport: stats(transport), receiver: stats(receiver), tail };
 }
 
+/** The chain part of a `RunResult`: which slots of `window` have no canonical block, and why. */
+export function windowChain(
+  slotMs: number,
+  window: [number, number],
+  canonical: Map<number, string>,
+  agreed: boolean,
+  why: (slot: number) => string,
+): Pick<RunResult, "slotMs" | "window" | "filled" | "missed" | "missedWhy" | "agreed"> {
+  const missed: number[] = [];
+  for (let s = window[0]; s <= window[1]; s++) if (!canonical.has(s)) missed.push(s);
+  return { slotMs, window, filled: canonical.size, missed, missedWhy: missed.map(why), agreed };
+}
+
 /**
  * Why slot `s` has no canonical block, given its winner on the chain's block before it (node index
  * `w`, address `address`): forged but lost the fork, slot timer skipped, or not forged.
