@@ -38,7 +38,7 @@
 import { setMaxListeners } from "node:events";
 import { cpus, loadavg } from "node:os";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
-import { addressFromPublicKey, createDevnet, decodeBlock, encodeBlock, lotteryWinner } from "@cardio/core";
+import { addressFromPublicKey, decodeBlock, encodeBlock, lotteryWinner } from "@cardio/core";
 import type { CardioNode } from "../packages/node/src/index.js";
 import type { Network } from "../packages/node/src/network/index.js";
 import { waitFor } from "../test/helpers/waitFor.js";
@@ -46,6 +46,7 @@ import { createBenchNode } from "./bench-network/benchNode.js";
 import { importSeconds, networkOf } from "./bench-network/nodeAccess.js";
 import { runProcsNetwork } from "./bench-network/procs.js";
 import {
+  benchDevnet,
   explainMissed,
   gossipDFromEnv,
   type ImportRecord,
@@ -67,14 +68,7 @@ const gossipD = gossipDFromEnv();
 setMaxListeners(64);
 
 async function runNetwork(slotMs: number): Promise<RunResult> {
-  const startDelayMs = 3000;
-  const { genesis, keys } = createDevnet({
-    seed: `bench-network-${process.pid}-${slotMs}`,
-    validators: NODES,
-    chainId: `bench-net-${process.pid}-${slotMs}`,
-    genesisTime: Date.now() + startDelayMs,
-    slotMs,
-  });
+  const { genesis, keys } = benchDevnet(slotMs);
   const forgeStart = new Map<string, number>(); // `${address}:${slot}` → performance.now()
   const publishStart = new Map<string, number>(); // `${address}:${slot}` → performance.now()
   const imports: ImportRecord[] = [];

@@ -15,9 +15,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
-import { createDevnet, genesisHash, genesisToJson, slotAt, slotStart, toHex } from "@cardio/core";
+import { genesisHash, genesisToJson, slotAt, slotStart, toHex } from "@cardio/core";
 import type { Command, Loaded, NodeRecords, Reply, Requests, WindowFigures } from "./protocol.js";
 import {
+  benchDevnet,
   explainMissed,
   NODES,
   type ProcessFigures,
@@ -178,14 +179,7 @@ export async function runProcsNetwork(slotMs: number): Promise<RunResult> {
     // Loading modules in parallel is the slow part of a process start: the devnet's clock starts after it.
     await Promise.all(procs.map((p) => p.loaded));
 
-    const startDelayMs = 3000;
-    const { genesis, keys } = createDevnet({
-      seed: `bench-network-${process.pid}-${slotMs}`,
-      validators: NODES,
-      chainId: `bench-net-${process.pid}-${slotMs}`,
-      genesisTime: Date.now() + startDelayMs,
-      slotMs,
-    });
+    const { genesis, keys } = benchDevnet(slotMs);
     const genesisJson = genesisToJson(genesis);
     const expectedHash = toHex(genesisHash(genesis));
     const rawTopic = `/cardio/${genesis.chainId}/bench-raw/1`;

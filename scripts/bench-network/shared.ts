@@ -6,6 +6,7 @@
  * every node of the run.
  */
 import { cpus } from "node:os";
+import { createDevnet, type Devnet } from "@cardio/core";
 
 export const NODES = 10;
 /**
@@ -308,6 +309,17 @@ export function receptionSplit(
     tail.receiver /= tail.n;
   }
   return { transport: stats(transport), receiver: stats(receiver), tail };
+}
+
+/** A fresh devnet of NODES equal validators whose first slot starts 3 s from now. */
+export function benchDevnet(slotMs: number): Devnet {
+  return createDevnet({
+    seed: `bench-network-${process.pid}-${slotMs}`,
+    validators: NODES,
+    chainId: `bench-net-${process.pid}-${slotMs}`,
+    genesisTime: Date.now() + 3000,
+    slotMs,
+  });
 }
 
 /** The chain part of a `RunResult`: which slots of `window` have no canonical block, and why. */
