@@ -15,6 +15,7 @@ import { txId } from "./txCodec.js";
 import { TxError } from "./txError.js";
 import { txRoot } from "./txRoot.js";
 import type { Block, ChainConfig, Hash, PublicKey, SignedTx } from "./types.js";
+import { unbondingHolders } from "./unbondingHolders.js";
 
 /** What a block is validated against: its parent block and the state after it. */
 export interface ParentRef {
@@ -50,9 +51,15 @@ export function transitionBlock(
   return draft.finish();
 }
 
-/** Releases matured unbonding entries (releaseSlot ≤ slot) into balances. */
+/**
+ * Releases matured unbonding entries (releaseSlot ≤ slot) into balances. Visits only the accounts
+ * that hold unbonding entries (`unbondingHolders`), so a block does not cost O(accounts).
+ */
 export function releaseUnbonding(draft: StateDraft, slot: number): void {
-  for (const hex of [...draft.accountKeys()]) {
+  const holders = unbondingHolders(draft.base);
+  const keys = [...holders];
+  for (const hex of draft.changedKeys()) if (!holders.has(hex)) keys.push(hex);
+  for (const hex of keys) {
     const a = draft.getHex(hex);
     if (a.unbonding.length === 0 || !a.unbonding.some((u) => u.releaseSlot <= slot)) continue;
     let released = 0n;

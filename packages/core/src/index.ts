@@ -29,3 +29,4 @@ export * from "./txCodec.js";
 export * from "./txError.js";
 export * from "./txRoot.js";
 export * from "./types.js";
+export * from "./unbondingHolders.js";

@@ -2,6 +2,7 @@ import { toHex } from "./bytes.js";
 import { inheritValidatorSet } from "./lottery.js";
 import { type ChainState, EMPTY_ACCOUNT } from "./state.js";
 import type { Account, PublicKey } from "./types.js";
+import { inheritUnbondingHolders } from "./unbondingHolders.js";
 
 /**
  * A mutable overlay on an immutable state: reads fall through to the base, writes stay in the
@@ -44,6 +45,11 @@ export class StateDraft {
     this.newOffences.push(key);
   }
 
+  /** Hex keys of the accounts written so far. */
+  changedKeys(): IterableIterator<string> {
+    return this.changed.keys();
+  }
+
   /** Hex keys of every account, base and overlay. */
   *accountKeys(): IterableIterator<string> {
     yield* this.base.accounts.keys();
@@ -65,6 +71,7 @@ export class StateDraft {
     const next = { accounts, offences, minted: this.minted, burned: this.burned };
     // Same stakes, same lottery entrants: the next block's draw reuses the base's validator set.
     if (!stakesChanged) inheritValidatorSet(next, this.base);
+    inheritUnbondingHolders(next, this.base, this.changed);
     return next;
   }
 }

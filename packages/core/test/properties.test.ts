@@ -8,6 +8,7 @@ import { slotStart } from "../src/slotClock.js";
 import { type ChainState, getAccount, totalSupply } from "../src/state.js";
 import { stateRoot } from "../src/stateRoot.js";
 import type { Account, Block, SignedTx } from "../src/types.js";
+import { unbondingHolders } from "../src/unbondingHolders.js";
 import {
   bpm,
   buildOn,
@@ -173,6 +174,9 @@ function runPlan(plan: readonly BlockPlan[]): RunResult {
     expect(totalSupply(state)).toBe(GENESIS_SUPPLY + state.minted - state.burned);
     expect(state.minted).toBe(CONFIG.blockReward * BigInt(blocks.length));
     for (const a of state.accounts.values()) assertAccountInRange(a);
+    // The holders of unbonding entries, inherited block to block, are exactly those a full scan finds.
+    const scanned = [...state.accounts].filter(([, a]) => a.unbonding.length > 0).map(([hex]) => hex);
+    expect([...unbondingHolders(state)].sort()).toEqual(scanned.sort());
 
     burned = state.burned;
     parent = { hash: applied.hash, height: built.block.header.height, slot, state };

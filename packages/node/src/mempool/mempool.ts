@@ -236,6 +236,7 @@ export class Mempool extends TypedEmitter<MempoolEvents> {
    * and those that no longer apply. `slot` is the next slot to be forged.
    */
   revalidate(head: ChainState, slot: number, includedIds: ReadonlySet<string> = new Set()): void {
+    if (this.bySender.size === 0) return;
     const ctx = { config: this.config, slot };
     const draft = new StateDraft(head);
     for (const [sender, map] of [...this.bySender]) {
