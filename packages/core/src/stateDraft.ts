@@ -50,12 +50,6 @@ export class StateDraft {
     return this.changed.keys();
   }
 
-  /** Hex keys of every account, base and overlay. */
-  *accountKeys(): IterableIterator<string> {
-    yield* this.base.accounts.keys();
-    for (const k of this.changed.keys()) if (!this.base.accounts.has(k)) yield k;
-  }
-
   /** The next immutable state. */
   finish(): ChainState {
     const accounts = new Map(this.base.accounts);

@@ -168,8 +168,9 @@ describe("StateDraft", () => {
     expect(draft.hasOffence("x")).toBe(true);
     expect(draft.hasOffence(offenceKey(pk(3), 4))).toBe(true);
     expect(base.offences.has("x")).toBe(false);
-    expect([...draft.accountKeys()].sort()).toEqual([...base.accounts.keys(), toHex(pk(9))].sort());
+    expect([...draft.changedKeys()].sort()).toEqual([toHex(pk(0)), toHex(pk(9))].sort());
     const next = draft.finish();
+    expect([...next.accounts.keys()].sort()).toEqual([...base.accounts.keys(), toHex(pk(9))].sort());
     expect(next.accounts.size).toBe(4);
     expect(next.minted).toBe(35n);
     expect(next.offences.has("x")).toBe(true);
