@@ -11,7 +11,7 @@
  * node_modules before it starts, ~0.9 s of CPU here; the bundle ~0.4 s. The devnet starts 4 of them at
  * once on 2 cores. Type errors are still the gate of `npm run build` (tsc), which this does not replace.
  *
- * Kept external: `classic-level` (a native addon, loaded through node-gyp-build from its own
+ * Kept external: `classic-level` and `sodium-native` (native addons, each loading its binary from its own
  * directory), so the bundle must live where `node_modules` resolves: under the repository (or /app
  * in the image). Dynamic imports stay lazy chunks (`splitting`), so `cardio status` does not load
  * libp2p. A `require` is defined in each chunk for the CommonJS packages bundled into ESM that require
@@ -29,7 +29,7 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 /** Where `npm start` puts the bundle. */
 export const DEFAULT_OUTDIR = join(ROOT, "packages", "node", "dist", "bundle");
 /** Packages that must not be bundled: native addons. */
-export const EXTERNAL = ["classic-level"];
+export const EXTERNAL = ["classic-level", "sodium-native"];
 
 /**
  * Builds the CLI bundle into `outdir` (emptied first) and returns the path of its entry file.

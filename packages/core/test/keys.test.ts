@@ -1,6 +1,9 @@
+import { createPublicKey, verify as opensslVerify } from "node:crypto";
 import { generateKeyPairFromSeed, privateKeyFromRaw, publicKeyFromRaw } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey, peerIdFromPublicKey, peerIdFromString } from "@libp2p/peer-id";
+import fc from "fast-check";
 import { base58btc } from "multiformats/bases/base58";
+import sodium from "sodium-native";
 import { describe, expect, it } from "vitest";
 import { addressFromPublicKey, isValidAddress, publicKeyFromAddress } from "../src/address.js";
 import { utf8 } from "../src/bytes.js";
@@ -87,6 +90,55 @@ describe("signBytes / verifyBytes", () => {
   });
 });
 
+describe("verifyBytes on libsodium", () => {
+  it("refuses a small-order public key whose signatures anyone can forge (OpenSSL accepts them)", () => {
+    // A = the identity point, R = the identity point, S = 0: [S]B = R + [k]A holds for every message.
+    const identity = new Uint8Array(32);
+    identity[0] = 1;
+    const forged = new Uint8Array(64);
+    forged[0] = 1;
+    const msg = utf8("move every coin of this address");
+    const asOpenSsl = createPublicKey({
+      key: { kty: "OKP", crv: "Ed25519", x: Buffer.from(identity).toString("base64url") },
+      format: "jwk",
+    });
+    expect(opensslVerify(null, msg, asOpenSsl, forged)).toBe(true);
+    expect(verifyBytes(identity, msg, forged)).toBe(false);
+  });
+
+  it("agrees with OpenSSL on honest keys, and libsodium signs the same bytes as signBytes", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ maxLength: 300 }),
+        fc.nat(64 * 8 - 1),
+        fc.boolean(),
+        (seedBytes, message, bit, tamper) => {
+          const kp = keyPairFromSeed(seedBytes);
+          const sig = signBytes(kp, message);
+          const publicKey = new Uint8Array(32);
+          const secretKey = new Uint8Array(64);
+          sodium.crypto_sign_seed_keypair(publicKey, secretKey, seedBytes);
+          expect(publicKey).toEqual(kp.publicKey);
+          const theirs = new Uint8Array(64);
+          sodium.crypto_sign_detached(theirs, message, secretKey);
+          expect(theirs).toEqual(sig);
+          const checked = Uint8Array.from(sig);
+          if (tamper) checked[bit >> 3] = checked[bit >> 3]! ^ (1 << (bit & 7));
+          const asOpenSsl = createPublicKey({
+            key: { kty: "OKP", crv: "Ed25519", x: Buffer.from(kp.publicKey).toString("base64url") },
+            format: "jwk",
+          });
+          const expected = opensslVerify(null, message, asOpenSsl, checked);
+          expect(expected).toBe(!tamper);
+          expect(verifyBytes(kp.publicKey, message, checked)).toBe(expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe("compatibility with libp2p", () => {
   it("derives the same public key from the same seed", async () => {
     for (let i = 0; i < 5; i++) {
@@ -95,7 +147,7 @@ describe("compatibility with libp2p", () => {
     }
   });
 
-  it("signatures by node:crypto verify with libp2p's Ed25519 key and vice versa", async () => {
+  it("signatures by node:crypto and libsodium verify with libp2p's Ed25519 key and vice versa", async () => {
     const msg = utf8("cardio compatibility");
     for (let i = 0; i < 5; i++) {
       const ours = signBytes(key(i), msg);

@@ -1,40 +1,32 @@
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { type Block, blockSignatureChecks, type SignatureCheck, verifyBytes } from "@cardio/core";
 import { errorFields, type Logger, silentLogger } from "../logger.js";
 
 /*
- * The worker's whole program, run with `eval`: plain JavaScript on node:crypto only, so the same pool
- * works from the tsc build, from the TypeScript sources under vitest or tsx, and from an esbuild
- * bundle, none of which has to locate (or be able to load) a separate worker file. It verifies exactly
- * as core `verifyBytes` does: Ed25519 through OpenSSL, public keys imported once as JWK and cached.
+ * The worker's whole program, run with `eval`: plain JavaScript, so the same pool works from the tsc
+ * build, from the TypeScript sources under vitest or tsx, and from an esbuild bundle, none of which
+ * has to locate (or be able to load) a separate worker file. It verifies exactly as core `verifyBytes`
+ * does, with libsodium's Ed25519 (sodium-native), loaded from the path this module resolved: an
+ * `eval` worker's own `require` resolves from the working directory, not from this package.
  *
  * A job is one transferred buffer of records `publicKey (32) ‖ signature (64) ‖ u32be length ‖ message`
  * and the answer one byte per record, 1 when the signature verifies.
  */
 const WORKER_SOURCE = `
 "use strict";
-const { parentPort } = require("node:worker_threads");
-const { createPublicKey, verify } = require("node:crypto");
-const keys = new Map();
-function keyOf(pk) {
-  const id = pk.toString("hex");
-  let key = keys.get(id);
-  if (key === undefined) {
-    key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: pk.toString("base64url") }, format: "jwk" });
-    if (keys.size >= 10000) keys.delete(keys.keys().next().value);
-    keys.set(id, key);
-  }
-  return key;
-}
+const { parentPort, workerData } = require("node:worker_threads");
+const sodium = require(workerData.sodiumPath);
 parentPort.on("message", (job) => {
-  const b = Buffer.from(job.buffer);
+  const b = new Uint8Array(job.buffer);
+  const view = new DataView(job.buffer);
   const out = new Uint8Array(job.count);
   let o = 0;
   for (let i = 0; i < job.count; i++) {
-    const len = b.readUInt32BE(o + 96);
+    const len = view.getUint32(o + 96);
     try {
-      out[i] = verify(null, b.subarray(o + 100, o + 100 + len), keyOf(b.subarray(o, o + 32)), b.subarray(o + 32, o + 96)) ? 1 : 0;
+      out[i] = sodium.crypto_sign_verify_detached(b.subarray(o + 32, o + 96), b.subarray(o + 100, o + 100 + len), b.subarray(o, o + 32)) ? 1 : 0;
     } catch {
       out[i] = 0;
     }
@@ -43,6 +35,15 @@ parentPort.on("message", (job) => {
   parentPort.postMessage({ id: job.id, out }, [out.buffer]);
 });
 `;
+
+/** Where the workers load libsodium from (see `WORKER_SOURCE`); undefined if it cannot be resolved. */
+function sodiumPath(): string | undefined {
+  try {
+    return createRequire(import.meta.url).resolve("sodium-native");
+  } catch {
+    return undefined;
+  }
+}
 
 const RECORD_HEADER_BYTES = 100;
 
@@ -139,7 +140,13 @@ export function createVerifierPool(opts: VerifierPoolOptions = {}): VerifierPool
     while (slots.length < size) {
       let worker: Worker;
       try {
-        worker = new Worker(WORKER_SOURCE, { eval: true, name: "cardio-verifier" });
+        const path = sodiumPath();
+        if (path === undefined) throw new Error("cannot resolve sodium-native for the verifier threads");
+        worker = new Worker(WORKER_SOURCE, {
+          eval: true,
+          name: "cardio-verifier",
+          workerData: { sodiumPath: path },
+        });
       } catch (err) {
         unavailable = true;
         log.warn(errorFields(err), "signature verifier threads unavailable; verifying on the main thread");
@@ -207,7 +214,7 @@ export function createVerifierPool(opts: VerifierPoolOptions = {}): VerifierPool
     let bytes = 0;
     for (let i = 0; i < checks.length; i++) {
       const c = checks[i]!;
-      // What `verifyBytes` refuses without asking OpenSSL is refused here too, without being sent.
+      // What `verifyBytes` refuses without asking libsodium is refused here too, without being sent.
       if (c.publicKey.length !== 32 || c.signature.length !== 64) continue;
       sent.push(i);
       bytes += RECORD_HEADER_BYTES + c.message.length;
