@@ -75,7 +75,13 @@ class Node implements CardioNode {
     this.metrics = opts.metrics ?? new Registry();
     this.m = createNodeMetrics(this.metrics, { processMetrics: opts.processMetrics === true });
     this.store = opts.store ?? createChainStore(createMemoryKvStore());
-    this.chain = createChain({ genesis: opts.genesis, store: this.store, now: this.now, logger: this.log });
+    this.chain = createChain({
+      genesis: opts.genesis,
+      store: this.store,
+      now: this.now,
+      logger: this.log,
+      ...(opts.blockJournal === undefined ? {} : { journal: opts.blockJournal }),
+    });
     this.mempool = createMempool({
       config: opts.genesis,
       ...(opts.mempoolSize === undefined ? {} : { maxSize: opts.mempoolSize }),
@@ -219,6 +225,7 @@ class Node implements CardioNode {
     // Let an import that is running finish its write before the store closes.
     await this.chain.idle();
     await this.store.close();
+    this.opts.blockJournal?.close();
   }
 
   isRunning(): boolean {

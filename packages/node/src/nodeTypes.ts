@@ -4,7 +4,7 @@ import type { Chain, ChainNode } from "./chain/chain.js";
 import type { Logger } from "./logger.js";
 import type { Mempool } from "./mempool/mempool.js";
 import type { DropBudget, GossipOptions } from "./network/index.js";
-import type { ChainStore } from "./storage/index.js";
+import type { BlockJournal, ChainStore } from "./storage/index.js";
 import type { SyncOptions } from "./sync/sync.js";
 import type { TypedEmitter } from "./util/typedEmitter.js";
 
@@ -56,6 +56,12 @@ export interface CardioNodeOptions {
   key: KeyPair;
   /** Chain storage (default: a fresh in-memory store). */
   store?: ChainStore;
+  /**
+   * Journal of gossip and local blocks whose store writes are in flight (see `Chain.importBlock`);
+   * the node opens it on start and closes it on stop, after the store. Give one with any persistent
+   * store (`startNode` keeps it in the data directory). Default none (right for the in-memory store).
+   */
+  blockJournal?: BlockJournal;
   /** libp2p listen addresses (default `/ip4/127.0.0.1/tcp/0`). */
   listen?: string[];
   /** Addresses announced to peers instead of the listen addresses (default none). */

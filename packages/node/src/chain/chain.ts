@@ -32,10 +32,17 @@ import {
   txRoot,
 } from "@cardio/core";
 import { errorFields, type Logger, silentLogger } from "../logger.js";
-import type { ChainStore } from "../storage/index.js";
+import type { BlockJournal } from "../storage/blockJournal.js";
+import { type ChainStore, StorageError } from "../storage/index.js";
 import { TypedEmitter } from "../util/typedEmitter.js";
 import { OrphanPool } from "./orphanPool.js";
 import { decodeStateSnapshot, encodeStateSnapshot, STATE_SNAPSHOT_META } from "./stateSnapshot.js";
+
+/**
+ * Journal bytes after which it is cleared, once no journaled write is in flight (see `Chain.writeBehind`):
+ * each clear is a truncate, so not after every block.
+ */
+const JOURNAL_CLEAR_BYTES = 64 * 1024;
 
 /** Blocks the tree's root advances between two state snapshots (see `Chain.saveSnapshotIfDue`). */
 const SNAPSHOT_INTERVAL = 256;
@@ -100,6 +107,13 @@ export interface ChainOptions {
    * a fork that would reorg deeper than this is refused.
    */
   keepDepth?: number;
+  /**
+   * Where gossip and local blocks are journaled before their store write (see `Chain.importBlock`);
+   * opened by `start`, closed by its owner after `idle()`. Default none: fine for a store that does
+   * not outlive the process (the in-memory one); with a persistent store and no journal, a crash can
+   * lose the gossip or local blocks whose writes were still in flight.
+   */
+  journal?: BlockJournal;
 }
 
 /**
@@ -123,6 +137,13 @@ export class Chain extends TypedEmitter<ChainEvents> {
   private readonly txIndex = new Map<string, string[]>();
   /** block hash hex → height, for every block ever imported (also pruned ones). */
   private readonly heights = new Map<string, number>();
+  private readonly journal: BlockJournal | undefined;
+  /** Settles once every store write started so far has settled. */
+  private lastWrite: Promise<void> = Promise.resolve();
+  /** Written-behind store writes not settled yet. */
+  private writesInFlight = 0;
+  /** The first written-behind store write that failed: the chain refuses blocks from then on. */
+  private writeFailure: unknown;
 
   constructor(opts: ChainOptions) {
     super();
@@ -146,12 +167,46 @@ export class Chain extends TypedEmitter<ChainEvents> {
     });
     this.keepDepth = opts.keepDepth ?? 2048;
     this.heights.set(toHex(g.hash), 0);
+    this.journal = opts.journal;
   }
 
-  /** Checks the store belongs to this genesis, writes block 0 on first use and replays stored blocks. */
+  /**
+   * Checks the store belongs to this genesis, writes block 0 on first use, replays stored blocks, then
+   * imports (and writes) the blocks a crash left in the journal.
+   */
   async start(): Promise<void> {
     await this.store.assertGenesis(this.genesisHash);
     this.on("head", () => this.saveSnapshotIfDue());
+    await this.loadStore();
+    if (this.journal !== undefined) await this.replayJournal(this.journal);
+  }
+
+  /**
+   * Imports every block of the journal not in the store yet: blocks announced before a crash whose
+   * store writes had not landed. They are validated again like any block, and written before the
+   * journal is cleared.
+   */
+  private async replayJournal(journal: BlockJournal): Promise<void> {
+    journal.open();
+    const entries = journal.read();
+    let restored = 0;
+    for (const bytes of entries) {
+      try {
+        const result = await this.importBlock(decodeBlock(bytes), "store", bytes.length, { bytes });
+        if (result.status === "imported") restored++;
+      } catch (err) {
+        this.log.warn(errorFields(err), "journaled block not restored");
+      }
+    }
+    await this.idle();
+    journal.clear();
+    if (entries.length > 0) {
+      this.log.info({ journaled: entries.length, restored }, "blocks restored from the journal");
+    }
+  }
+
+  /** Writes block 0 on first use, else rebuilds the tree from the stored blocks. */
+  private async loadStore(): Promise<void> {
     const root = this.fc.root();
     if (!(await this.store.hasBlock(root.hash))) {
       await this.store.putBlock(
@@ -320,9 +375,10 @@ export class Chain extends TypedEmitter<ChainEvents> {
     });
   }
 
-  /** Resolves once every import queued so far has finished. */
+  /** Resolves once every import queued so far has finished and its store write has settled. */
   async idle(): Promise<void> {
     await this.queue;
+    await this.lastWrite;
   }
 
   /** The current head. */
@@ -423,6 +479,13 @@ export class Chain extends TypedEmitter<ChainEvents> {
   /**
    * Validates and imports a block (then any orphans waiting for it). Throws `BlockError` (with its
    * verdict) for an invalid block; a block whose parent is unknown is held as an orphan.
+   *
+   * The store write is one atomic batch per block. For blocks from gossip and the node's own (the
+   * latency-critical ones) it is written behind: the block is appended to the journal (a synchronous
+   * file append), then the head moves and the block is announced while the batch is written, in order
+   * with every other write; a restart imports again what the journal holds. Blocks from sync and the
+   * store are written first. A written-behind write that fails leaves the chain refusing every block
+   * (StorageError) until a restart, which restores the block from the journal.
    */
   importBlock(
     block: Block,
@@ -542,16 +605,28 @@ export class Chain extends TypedEmitter<ChainEvents> {
       ...(encodedSize === undefined ? {} : { encodedSize }),
       ...(signaturesVerified ? { signaturesVerified } : {}),
     });
+    if (this.writeFailure !== undefined) {
+      throw new StorageError("IO", "an earlier block write failed; restart the node to restore it", {
+        hash: toHex(hash),
+      });
+    }
     const previous = this.fc.head();
-    // The block and the head it makes are written first: the head (and all that is served or emitted
-    // from it) moves only once the store holds them, so a crash never loses a head anyone saw. A failed
-    // write throws here and leaves the tree, the head and the indexes as they were.
     const h = block.header;
-    await this.persist(
-      { hash, height: h.height, slot: h.slot, parentHash: h.parentHash },
-      this.headUpdate(hash, h.height, parent),
-      bytes ?? encodeBlock(block),
-    );
+    const stored = { hash, height: h.height, slot: h.slot, parentHash: h.parentHash };
+    const update = this.headUpdate(hash, h.height, parent);
+    const encoded = bytes ?? encodeBlock(block);
+    if (source === "gossip" || source === "local") {
+      // Journaled, so the head may move now: a crash before the write lands loses nothing anyone saw.
+      // A failed append throws here and changes nothing.
+      this.journal?.append(encoded);
+      this.writeBehind(this.persist(stored, update, encoded));
+    } else {
+      // Written first: the head (and all that is served or emitted from it) moves only once the store
+      // holds the block. A failed write throws here and leaves the tree, head and indexes as they were.
+      const write = this.persist(stored, update, encoded);
+      this.lastWrite = Promise.all([this.lastWrite, write.catch(() => undefined)]).then(() => undefined);
+      await write;
+    }
     const added = this.addToTree(hash, block, applied.state, applied.txIds);
     const node = this.fc.get(hash)!;
     this.emit("block", { node, source });
@@ -569,6 +644,39 @@ export class Chain extends TypedEmitter<ChainEvents> {
       headChanged: added.headChanged,
       ...(added.reorg === undefined ? {} : { reorg: added.reorg }),
     };
+  }
+
+  /** Tracks a write the import does not wait for (see `importBlock`). */
+  private writeBehind(write: Promise<void>): void {
+    this.writesInFlight++;
+    const settled = write.then(
+      () => {
+        this.writesInFlight--;
+        const journal = this.journal;
+        if (
+          journal !== undefined &&
+          this.writesInFlight === 0 &&
+          this.writeFailure === undefined &&
+          journal.size >= JOURNAL_CLEAR_BYTES
+        ) {
+          try {
+            journal.clear();
+          } catch (err) {
+            this.log.warn(errorFields(err), "block journal not cleared");
+          }
+        }
+      },
+      (err: unknown) => {
+        this.writesInFlight--;
+        if (this.writeFailure !== undefined) return;
+        this.writeFailure = err;
+        this.log.error(
+          errorFields(err),
+          "block write failed; refusing blocks until a restart restores it from the journal",
+        );
+      },
+    );
+    this.lastWrite = Promise.all([this.lastWrite, settled]).then(() => undefined);
   }
 
   /**

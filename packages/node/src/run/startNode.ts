@@ -1,9 +1,10 @@
+import { join } from "node:path";
 import { type Genesis, getAccount, type KeyPair, signTx } from "@cardio/core";
 import { createApiServer } from "../api/apiServer.js";
 import { createLogger, errorFields, type Logger } from "../logger.js";
 import { createNode } from "../node.js";
 import type { CardioNode } from "../nodeTypes.js";
-import { createChainStore, createLevelKvStore } from "../storage/index.js";
+import { createChainStore, createFileBlockJournal, createLevelKvStore } from "../storage/index.js";
 
 /** Levels `--log-level` accepts (pino's). */
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -37,6 +38,9 @@ export interface StartNodeOptions {
   clockOffsetMs?: number;
 }
 
+/** The block journal's file name in the data directory (see `CardioNodeOptions.blockJournal`). */
+export const BLOCK_JOURNAL_FILE = "blocks.journal";
+
 /**
  * Runs a node until SIGINT/SIGTERM and resolves once it has stopped cleanly: LevelDB store under
  * `dataDir`, libp2p, the HTTP API, and (with `stake`) one bonding transaction once synced.
@@ -51,6 +55,8 @@ export async function startNode(opts: StartNodeOptions): Promise<void> {
     genesis: opts.genesis,
     key: opts.key,
     store,
+    // Beside LevelDB's files, which it leaves alone; opened once the store holds the directory's lock.
+    blockJournal: createFileBlockJournal({ path: join(opts.dataDir, BLOCK_JOURNAL_FILE) }),
     listen: opts.listen,
     bootstrap: opts.bootstrap,
     mdns: opts.mdns,

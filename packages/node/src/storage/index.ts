@@ -1,3 +1,4 @@
+export { type BlockJournal, createFileBlockJournal, type FileBlockJournalOptions } from "./blockJournal.js";
 export { compareBytes, equalBytes, toHex } from "./bytes.js";
 export {
   type BlockMeta,

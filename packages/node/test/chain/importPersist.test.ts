@@ -14,7 +14,10 @@ import { type ChainNode, createChain } from "../../src/chain/chain.js";
 import { controlledStore } from "../helpers/controlledStore.js";
 import { forgeWinner } from "../helpers/forgeWinner.js";
 
-/** Chain imports write the block before the head moves; signatures checked elsewhere are not rechecked. */
+/**
+ * Chain imports from sync write the block before the head moves; gossip and local blocks are journaled
+ * and written behind; signatures checked elsewhere are not rechecked.
+ */
 
 const { genesis, keys } = createDevnet({
   seed: "import-persist",
@@ -33,19 +36,20 @@ async function chainOf(n: number) {
   const chain = createChain({ genesis, store: ctl.store });
   await chain.start();
   for (let s = 1; s <= n; s++) await chain.importBlock(forge(chain.head(), s), "local");
+  await chain.idle(); // local blocks are written behind
   const heads: number[] = [];
   chain.on("head", ({ head }) => heads.push(head.height));
   return { chain, ctl, heads };
 }
 
-describe("Chain import: the head moves only after the block is written", () => {
+describe("Chain import from sync: the head moves only after the block is written", () => {
   it("keeps the head, the tree and the events where they were while the write is pending", async () => {
     const { chain, ctl, heads } = await chainOf(3);
     const before = chain.head();
     ctl.hold();
     const next = forge(before, 4);
     const hash = headerHash(next.header);
-    const importing = chain.importBlock(next, "gossip");
+    const importing = chain.importBlock(next, "sync");
     await new Promise((r) => setTimeout(r, 30));
     expect(chain.head()).toBe(before);
     expect(chain.get(hash)).toBeUndefined();
@@ -67,14 +71,14 @@ describe("Chain import: the head moves only after the block is written", () => {
     const next = forge(before, 3);
     const hash = headerHash(next.header);
     ctl.fail(true);
-    await expect(chain.importBlock(next, "gossip")).rejects.toThrow("disk full");
+    await expect(chain.importBlock(next, "sync")).rejects.toThrow("disk full");
     expect(chain.head()).toBe(before);
     expect(chain.get(hash)).toBeUndefined();
     expect(chain.knows(hash)).toBe(false);
     expect(heads).toEqual([]);
     expect(await chain.store.hasBlock(hash)).toBe(false);
     ctl.fail(false);
-    expect((await chain.importBlock(next, "gossip")).status).toBe("imported");
+    expect((await chain.importBlock(next, "sync")).status).toBe("imported");
     expect(chain.head().height).toBe(3);
     expect(heads).toEqual([3]);
   });
@@ -86,7 +90,7 @@ describe("Chain import: the head moves only after the block is written", () => {
     for (let s = 10; s < 13; s++) {
       const b = forge(parent, s);
       if (s === 12) ctl.hold();
-      const importing = chain.importBlock(b, "gossip");
+      const importing = chain.importBlock(b, "sync");
       if (s === 12) {
         await new Promise((r) => setTimeout(r, 20));
         // The block that wins is not written yet: the old branch is still the head, in memory and on disk.

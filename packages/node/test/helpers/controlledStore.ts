@@ -3,6 +3,8 @@ import { type ChainStore, createChainStore, createMemoryKvStore } from "../../sr
 /** An in-memory chain store whose block writes can be held pending (`hold`/`release`) or made to fail (`fail`). */
 export interface ControlledStore {
   store: ChainStore;
+  /** The store underneath, which held writes have not reached: what a crash would leave. */
+  inner: ChainStore;
   /** Block writes from now on wait until `release()`: the moment between import and persistence. */
   hold(): void;
   release(): void;
@@ -25,6 +27,7 @@ export function controlledStore(): ControlledStore {
   };
   return {
     store,
+    inner,
     hold() {
       gate = new Promise((r) => {
         open = r;

@@ -62,11 +62,11 @@ describe("Chain.canonicalRangeBytes", () => {
     expect(served).toEqual([...blocks.slice(0, 2), ...branch].map(encodeBlock));
   });
 
-  it("serves a block only once its write is done: the head moves after the store has it", async () => {
+  it("serves a synced block only once its write is done: the head moves after the store has it", async () => {
     const { chain, blocks, held } = await chainOf(3);
     held.hold();
     const next = forge(chain.head(), 4);
-    const importing = chain.importBlock(next, "gossip");
+    const importing = chain.importBlock(next, "sync");
     // Validated, but not written yet: neither the head nor what is served may show it.
     await new Promise((r) => setTimeout(r, 20));
     expect(chain.head().height).toBe(3);
@@ -76,6 +76,21 @@ describe("Chain.canonicalRangeBytes", () => {
     await importing;
     expect(chain.head().height).toBe(4);
     expect(await chain.canonicalRangeBytes(1, 10)).toEqual([...blocks, next].map(encodeBlock));
+    expect(await chain.canonicalRangeBytes(4, 1)).toEqual([encodeBlock(next)]);
+  });
+
+  it("serves a gossip block from memory while its write is behind: what is served follows the head", async () => {
+    const { chain, blocks, held } = await chainOf(3);
+    held.hold();
+    const next = forge(chain.head(), 4);
+    await chain.importBlock(next, "gossip");
+    expect(chain.head().height).toBe(4);
+    expect(await chain.store.hasBlock(headerHash(next.header))).toBe(false);
+    expect(await chain.canonicalRangeBytes(1, 10)).toEqual([...blocks, next].map(encodeBlock));
+    expect(await chain.blockBytesByHash(headerHash(next.header))).toEqual(encodeBlock(next));
+    held.release();
+    await chain.idle();
+    expect(await chain.store.hasBlock(headerHash(next.header))).toBe(true);
     expect(await chain.canonicalRangeBytes(4, 1)).toEqual([encodeBlock(next)]);
   });
 });
