@@ -177,8 +177,20 @@ export class Chain extends TypedEmitter<ChainEvents> {
   async start(): Promise<void> {
     await this.store.assertGenesis(this.genesisHash);
     this.on("head", () => this.saveSnapshotIfDue());
-    await this.loadStore();
-    if (this.journal !== undefined) await this.replayJournal(this.journal);
+    const loaded = await this.loadStore();
+    const restored = this.journal === undefined ? 0 : await this.replayJournal(this.journal);
+    if (loaded === undefined) return; // a new store: block 0 written
+    const head = this.fc.head();
+    this.log.info(
+      {
+        replayed: loaded.replayed,
+        ...(restored > 0 ? { restoredFromJournal: restored } : {}),
+        height: head.height,
+        head: head.hashHex.slice(0, 12),
+        ...(loaded.snapshotHeight === undefined ? {} : { snapshotHeight: loaded.snapshotHeight }),
+      },
+      "chain loaded from store",
+    );
   }
 
   /**
@@ -186,7 +198,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
    * store writes had not landed. They are validated again like any block, and written before the
    * journal is cleared.
    */
-  private async replayJournal(journal: BlockJournal): Promise<void> {
+  private async replayJournal(journal: BlockJournal): Promise<number> {
     journal.open();
     const entries = journal.read();
     let restored = 0;
@@ -200,20 +212,23 @@ export class Chain extends TypedEmitter<ChainEvents> {
     }
     await this.idle();
     journal.clear();
-    if (entries.length > 0) {
-      this.log.info({ journaled: entries.length, restored }, "blocks restored from the journal");
+    if (restored < entries.length) {
+      this.log.info({ journaled: entries.length, restored }, "journaled blocks already stored or refused");
     }
+    return restored;
   }
 
-  /** Writes block 0 on first use, else rebuilds the tree from the stored blocks. */
-  private async loadStore(): Promise<void> {
+  /**
+   * Writes block 0 on first use (and returns undefined), else rebuilds the tree from the stored blocks.
+   */
+  private async loadStore(): Promise<{ replayed: number; snapshotHeight?: number } | undefined> {
     const root = this.fc.root();
     if (!(await this.store.hasBlock(root.hash))) {
       await this.store.putBlock(
         { hash: root.hash, height: 0, slot: 0, parentHash: root.parentHash, bytes: encodeBlock(root.block!) },
         { head: { hash: root.hash, height: 0 }, canonical: { set: [{ hash: root.hash, height: 0 }] } },
       );
-      return;
+      return undefined;
     }
     /*
      * Every stored block passed `applyBlock` when it was imported, so the replay rebuilds each state by
@@ -283,16 +298,7 @@ export class Chain extends TypedEmitter<ChainEvents> {
     } finally {
       next.catch(() => undefined); // a read still in flight when a decode error ends the replay
     }
-    const head = this.fc.head();
-    this.log.info(
-      {
-        replayed,
-        height: head.height,
-        head: head.hashHex.slice(0, 12),
-        ...(snapshot === undefined ? {} : { snapshotHeight: snapshot.height }),
-      },
-      "chain loaded from store",
-    );
+    return snapshot === undefined ? { replayed } : { replayed, snapshotHeight: snapshot.height };
   }
 
   /**
