@@ -1,17 +1,21 @@
 /**
  * Network benchmark: 10 validator nodes, real libp2p (TCP on loopback, noise, yamux, gossipsub),
- * nothing mocked; in one process (default) or one process per node.
+ * nothing mocked; one process per node (default) or all in one process.
  *
- *   npm run bench:network                      (tsx scripts/bench-network.ts): all nodes in this process
- *   BENCH_PROCS=1 npm run bench:network        one process per node (or the `--procs` argument)
+ *   npm run bench:network                      (tsx scripts/bench-network.ts): one process per node
+ *   npm run bench:network:inprocess            all nodes in this process (`--in-process`, BENCH_PROCS=0)
  *   BENCH_SLOTS_MS=500 npm run bench:network   only these slot lengths (comma list: 500,200), either mode
  *   BENCH_WINDOW_SLOTS=100, BENCH_GOSSIP_D=4   slots per window (default 300); every node's mesh degree
+ *   BENCH_STORE=memory                         in-memory stores (default: LevelDB and the block journal
+ *                                              in a temporary directory per node, as `cardio start`)
  *
- * Modes. By default all 10 nodes share this process, and its one thread: the 9 receivers of a block
- * validate it one after another, which a raw message does not pay. With BENCH_PROCS=1 (or --procs)
- * each node runs in a child process of its own, as validators are deployed
- * (scripts/bench-network/procs.ts drives them, scripts/bench-network/nodeProcess.ts is one node, built
- * by benchNode.ts as in this mode). This process loads the 10 children, creates the devnet, starts them
+ * Modes. By default (since session 6; `--procs` and BENCH_PROCS=1 still say so) each node runs in a
+ * child process of its own, as validators are deployed (`cardio start`, docker compose). With
+ * `--in-process` (or BENCH_PROCS=0) all 10 nodes share this process, and its one thread: the 9
+ * receivers of a block validate it one after another, which a raw message does not pay, so that mode
+ * measures the harness's one thread as much as a node. In the default mode
+ * scripts/bench-network/procs.ts drives the children, scripts/bench-network/nodeProcess.ts is one node,
+ * built by benchNode.ts as in the other mode. This process loads the 10 children, creates the devnet, starts them
  * one after the other, and collects their events at the end of the run; the children time events on
  * `process.hrtime.bigint()` (CLOCK_MONOTONIC, one clock for every process of the machine). The same
  * figures are computed (scripts/bench-network/shared.ts) and printed, labelled "one process per node",
@@ -230,13 +234,13 @@ async function run(slotMs: number): Promise<RunResult> {
   return result;
 }
 
-const procs = process.env.BENCH_PROCS === "1" || process.argv.includes("--procs");
+const inProcess = process.env.BENCH_PROCS === "0" || process.argv.includes("--in-process");
 const title = (where: string) =>
   `bench:network — ${NODES} nodes ${where} (Node ${process.version}, ${cpus().length} cores), TCP on 127.0.0.1, noise, yamux, gossipsub (D = ${gossipD ?? "6, the default"}); ${SLOTS}-slot window per run`;
 
-(procs
-  ? searchSlotLengths(title("one process per node"), runProcsNetwork)
-  : searchSlotLengths(title("in one process"), run)
+(inProcess
+  ? searchSlotLengths(title("in one process"), run)
+  : searchSlotLengths(title("one process per node"), runProcsNetwork)
 ).then(
   () => process.exit(0),
   (err: unknown) => {
