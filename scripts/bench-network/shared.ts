@@ -382,7 +382,7 @@ export function report(r: RunResult): void {
   const machineLoad = `machine load average ${r.load[0].toFixed(2)} → ${r.load[1].toFixed(2)} on ${cpus().length} cores`;
   if (r.mode === "in-process") {
     console.log(
-      `  mean gossip block import (decode + validate + store, one node): ${ms(r.importMs)}; the 9 receivers share this process's one thread`,
+      `  mean gossip block import, until its caller resumes (decode + validate + journal; the store write is behind; one node): ${ms(r.importMs)}; the 9 receivers share this process's one thread`,
     );
     console.log(
       `  this process: ${(r.cpuShare * 100).toFixed(0)} % of one core; event-loop delay p99 ${ms(r.loopDelay.p99)}, max ${ms(r.loopDelay.max)}; ${machineLoad}`,
@@ -399,7 +399,7 @@ export function report(r: RunResult): void {
     );
   }
   console.log(
-    `  mean gossip block import (decode + validate + store, one node): ${ms(r.importMs)}; each node in its own process`,
+    `  mean gossip block import, until its caller resumes (decode + validate + journal; the store write is behind; one node): ${ms(r.importMs)}; each node in its own process`,
   );
   console.log(
     `  node processes: ${(r.cpuShare * 100).toFixed(0)} % of one core together; worst event-loop delay p99 ${ms(r.loopDelay.p99)}, max ${ms(r.loopDelay.max)}; ${machineLoad}`,

@@ -222,8 +222,11 @@ class Node implements CardioNode {
     await this.sync.stop();
     this.journal.stop();
     await this.network.stop().catch((err: unknown) => this.log.warn(errorFields(err), "network stop failed"));
-    // Let an import that is running finish its write before the store closes.
-    await this.chain.idle();
+    // Let an import that is running finish its write before the store closes; a clean stop leaves the
+    // block journal empty.
+    await this.chain
+      .settle()
+      .catch((err: unknown) => this.log.warn(errorFields(err), "chain did not settle"));
     await this.store.close();
     this.opts.blockJournal?.close();
   }

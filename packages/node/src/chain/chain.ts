@@ -387,6 +387,17 @@ export class Chain extends TypedEmitter<ChainEvents> {
     await this.lastWrite;
   }
 
+  /**
+   * `idle()`, then empties the journal if every journaled write landed: for a clean stop, so the next
+   * start has nothing to import again.
+   */
+  async settle(): Promise<void> {
+    await this.idle();
+    if (this.journal !== undefined && this.writesInFlight === 0 && this.writeFailure === undefined) {
+      this.journal.clear();
+    }
+  }
+
   /** The current head. */
   head(): ChainNode {
     return this.fc.head();

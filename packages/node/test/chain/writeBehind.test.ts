@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Block, createDevnet, encodeBlock, headerHash, toHex } from "@cardio/core";
 import { afterEach, describe, expect, it } from "vitest";
@@ -7,6 +6,7 @@ import { type ChainNode, createChain } from "../../src/chain/chain.js";
 import { type BlockJournal, createFileBlockJournal, StorageError } from "../../src/storage/index.js";
 import { controlledStore } from "../helpers/controlledStore.js";
 import { forgeWinner } from "../helpers/forgeWinner.js";
+import { tempDirs } from "../helpers/tempDirs.js";
 
 /** Gossip and local blocks: journaled, announced, then written behind; restored from the journal on start. */
 
@@ -20,17 +20,15 @@ const { genesis, keys } = createDevnet({
 
 const forge = (parent: ChainNode, slot: number): Block => forgeWinner(genesis, keys, parent, slot);
 
-const dirs: string[] = [];
+const dirs = tempDirs("cardio-journal-");
 const journals: BlockJournal[] = [];
 afterEach(() => {
   for (const j of journals.splice(0)) j.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  dirs.removeAll();
 });
 
 function journalFile(): string {
-  const dir = mkdtempSync(join(tmpdir(), "cardio-journal-"));
-  dirs.push(dir);
-  return join(dir, "blocks.journal");
+  return join(dirs.make(), "blocks.journal");
 }
 
 function journalAt(path: string): BlockJournal {
@@ -150,5 +148,23 @@ describe("Chain import from gossip and local: journaled, then written behind", (
     }
     expect(cleared).toBe(true);
     expect(previous).toBeLessThan(64 * 1024);
+  });
+
+  it("leaves the journal empty after settle (a clean stop), but not while a write is held", async () => {
+    const { chain, ctl, path, journal } = await chainWithJournal(2);
+    expect(journal.size).toBeGreaterThan(0); // under 64 KiB: not cleared yet
+    ctl.hold();
+    await chain.importBlock(forge(chain.head(), 3), "gossip");
+    let settled = false;
+    const settling = chain.settle().then(() => {
+      settled = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(settled).toBe(false);
+    expect(journal.read()).toHaveLength(3);
+    ctl.release();
+    await settling;
+    expect(statSync(path).size).toBe(0);
+    expect(journal.read()).toEqual([]);
   });
 });

@@ -1,20 +1,18 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type BlockJournal, createFileBlockJournal, StorageError } from "../../src/storage/index.js";
+import { tempDirs } from "../helpers/tempDirs.js";
 
-const dirs: string[] = [];
+const dirs = tempDirs("cardio-journal-");
 const opened: BlockJournal[] = [];
 afterEach(() => {
   for (const j of opened.splice(0)) j.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  dirs.removeAll();
 });
 
 function fileIn(): string {
-  const dir = mkdtempSync(join(tmpdir(), "cardio-journal-"));
-  dirs.push(dir);
-  return join(dir, "blocks.journal");
+  return join(dirs.make(), "blocks.journal");
 }
 
 function journal(path: string): BlockJournal {
